@@ -1,0 +1,160 @@
+"""Speed and size figures, each printed as a ratio against a baseline measured in the same run.
+
+    python -m benchmarks.run [--data-dir ../shared/data] [--only latency cold_start memory cli int8]
+
+1. latency: onnxruntime vs Keras per image on the same model, batch 1 and 8 (median of 30 runs
+   after warm-up). Keras runs artifacts/<backbone>/model.keras when training left it there, else
+   the same architecture built with random weights (the same computation).
+2. cold_start: `python app.py` to its first answered request, against importing TensorFlow and
+   loading the Keras model (what a TensorFlow-serving app would pay before its first answer).
+3. memory: resident memory of the serving process after 50 requests, against a bare Python that
+   imports gradio (the floor of any Gradio app).
+4. cli: CLI images/second on the shared posters, against one onnxruntime call per image.
+5. int8: fp32 vs int8 accuracy and latency, where artifacts/model.int8.onnx exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from poster_genre import GenreClassifier  # noqa: E402
+from tests.conftest import AppServer, free_port  # noqa: E402
+from train.data import data_dir_from_env, read_posters, split  # noqa: E402
+
+MODEL = REPO / "model.onnx"
+
+
+def median_seconds(run, repeats: int = 30, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def keras_model(card):
+    import keras
+
+    trained = REPO / "artifacts" / card.backbone / "model.keras"
+    if trained.exists():
+        return keras.models.load_model(trained), str(trained.relative_to(REPO))
+    from train.backbones import BACKBONES
+
+    network = BACKBONES[card.backbone].create(weights=None, input_size=card.input_size)
+    head = keras.layers.Dense(len(card.labels), activation="softmax")
+    pooled = keras.layers.GlobalAveragePooling2D()(network.output)
+    return keras.Model(network.input, head(pooled)), "same architecture, random weights"
+
+
+def latency(posters: list[Path]) -> dict:
+    classifier = GenreClassifier(MODEL)
+    model, source = keras_model(classifier.card)
+    batch8 = classifier.prepare(posters[:8])
+    rows = {"keras_model": source}
+    for size in (1, 8):
+        batch = batch8[:size]
+        ort_s = median_seconds(lambda: classifier.probabilities(batch))
+        keras_s = median_seconds(lambda: model.predict_on_batch(batch))
+        rows[f"batch{size}"] = {"onnxruntime_ms_per_image": round(1000 * ort_s / size, 1),
+                                "keras_ms_per_image": round(1000 * keras_s / size, 1),
+                                "speedup": round(keras_s / ort_s, 2)}
+    return rows
+
+
+def cold_start(poster: Path) -> dict:
+    from gradio_client import Client, handle_file
+
+    start = time.perf_counter()
+    server = AppServer(REPO / "examples", free_port())
+    Client(server.url, verbose=False).predict(handle_file(str(poster)), api_name="/predict")
+    app_s = time.perf_counter() - start
+    server.stop()
+    card = GenreClassifier(MODEL).card
+    code = ("import keras, sys; sys.path.insert(0, '.'); from benchmarks.run import keras_model; "
+            f"from poster_genre.card import ModelCard; keras_model(ModelCard({card.labels!r}, {card.input_size!r}, "
+            f"{card.backbone!r}))")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True)
+    tf_s = time.perf_counter() - start
+    return {"app_to_first_answer_s": round(app_s, 1), "baseline_tensorflow_import_and_load_s": round(tf_s, 1),
+            "ratio": round(app_s / tf_s, 2)}
+
+
+def memory(poster: Path) -> dict:
+    import psutil
+    from gradio_client import Client, handle_file
+
+    server = AppServer(REPO / "examples", free_port())
+    client = Client(server.url, verbose=False)
+    for _ in range(50):
+        client.predict(handle_file(str(poster)), api_name="/predict")
+    app_mb = psutil.Process(server.process.pid).memory_info().rss / 1e6
+    server.stop()
+    floor = subprocess.run([sys.executable, "-c", "import gradio, psutil; "
+                            "print(psutil.Process().memory_info().rss)"], capture_output=True, text=True, check=True)
+    floor_mb = int(floor.stdout) / 1e6
+    return {"serving_rss_mb": round(app_mb), "baseline_import_gradio_rss_mb": round(floor_mb),
+            "ratio": round(app_mb / floor_mb, 2)}
+
+
+def cli(posters: list[Path]) -> dict:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters)], cwd=REPO,
+                   check=True, capture_output=True)
+    cli_rate = len(posters) / (time.perf_counter() - start)
+    classifier = GenreClassifier(MODEL)
+    start = time.perf_counter()
+    for poster in posters:
+        classifier.predict(poster)
+    single_rate = len(posters) / (time.perf_counter() - start)
+    return {"posters": len(posters), "cli_images_per_s": round(cli_rate, 1),
+            "baseline_one_call_per_image_per_s": round(single_rate, 1), "ratio": round(cli_rate / single_rate, 2)}
+
+
+def int8(data_dir: Path) -> dict:
+    quantized = REPO / "artifacts" / "model.int8.onnx"
+    if not quantized.exists():
+        return {"skipped": "no artifacts/model.int8.onnx (python -m export.quantize writes it)"}
+    from export.quantize import accuracy_and_latency
+
+    _, val = split(read_posters(data_dir))
+    fp32, q = accuracy_and_latency(MODEL, val), accuracy_and_latency(quantized, val)
+    return {"fp32": fp32, "int8": q, "speedup": round(fp32["latency_ms_batch1"] / q["latency_ms_batch1"], 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
+    parser.add_argument("--only", nargs="+", choices=("latency", "cold_start", "memory", "cli", "int8"))
+    parser.add_argument("--cli-posters", type=int, default=200)
+    args = parser.parse_args()
+    os.environ.setdefault("POSTER_GENRE_THREADS", str(len(os.sched_getaffinity(0))))
+    _, val = split(read_posters(args.data_dir))
+    paths = [p.path for p in val]
+    figures = {
+        "latency": lambda: latency(paths),
+        "cold_start": lambda: cold_start(paths[0]),
+        "memory": lambda: memory(paths[0]),
+        "cli": lambda: cli([p.path for p in read_posters(args.data_dir)][: args.cli_posters]),
+        "int8": lambda: int8(args.data_dir),
+    }
+    for name in args.only or figures:
+        print(json.dumps({name: figures[name]()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Headless Chromium (Debian's) drives the real page: upload a poster, click an example."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from gradio_client import handle_file
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LABEL = '[data-testid="label-output-value"]'
+
+
+@pytest.fixture(scope="module")
+def page(app_server):
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(app_server.url, wait_until="networkidle")
+        yield page
+        browser.close()
+
+
+def top_genre(client, path) -> str:
+    result = client.predict(handle_file(str(path)), api_name="/predict")
+    return max(result, key=result.get)
+
+
+def test_upload_through_the_page_shows_the_top_genre(page, client, sample_poster):
+    page.set_input_files("input[type=file]", str(sample_poster))
+    page.wait_for_selector(LABEL, timeout=60_000)
+    assert page.inner_text(LABEL).strip() == top_genre(client, sample_poster)
+    assert "Genres shown" in page.content()
+
+
+def test_clicking_an_example_classifies_it(page, client, examples_dir):
+    examples = sorted(p for p in examples_dir.iterdir() if p.suffix == ".jpg")
+    if not examples:
+        assert "No example posters" in page.content()  # the hint shown for an empty folder
+        return
+    page.reload(wait_until="networkidle")  # a fresh page with no answer yet
+    assert page.locator(LABEL).count() == 0
+    page.locator(".gallery-item").last.click()
+    expected = top_genre(client, examples[-1])
+    page.wait_for_function(
+        f"() => document.querySelector('{LABEL}')?.innerText.trim() === '{expected}'", timeout=60_000)

@@ -1,0 +1,57 @@
+"""`python -m poster_genre classify` on real files, including unreadable ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+from poster_genre.labels import GENRES
+from tests.conftest import REPO, synthetic_poster
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def make_folder(tmp_path, sample_poster):
+    folder = tmp_path / "catalogue"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "poster.jpg").write_bytes(sample_poster.read_bytes())
+    synthetic_poster(11, (300, 450)).save(folder / "nested" / "made.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a whole jpeg")
+    (folder / "notes.txt").write_text("not an image, and not an image suffix either")
+    return folder
+
+
+def test_jsonl_records_with_an_error_record_for_the_broken_file(tmp_path, sample_poster):
+    result = run_cli(str(make_folder(tmp_path, sample_poster)), "--top-k", "2", "--min-confidence", "0.99")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"].split("catalogue/")[1] for r in records] == ["broken.jpg", "nested/made.png", "poster.jpg"]
+    broken, *good = records
+    assert "error" in broken and "labels" not in broken
+    for record in good:
+        assert len(record["labels"]) == 2 and record["labels"][0]["label"] in GENRES
+        assert record["labels"][0]["confidence"] >= record["labels"][1]["confidence"]
+        assert record["needs_review"] is True  # nothing is 99% sure
+    assert "classify" in result.stderr  # the progress bar
+
+
+def test_csv_output_and_review_threshold(tmp_path, sample_poster):
+    folder = make_folder(tmp_path, sample_poster)
+    result = run_cli(str(folder / "poster.jpg"), str(folder / "broken.jpg"), "--format", "csv",
+                     "--top-k", "5", "--min-confidence", "0")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 2
+    assert rows[0]["needs_review"] == "False" and rows[0]["error"] == ""
+    assert abs(sum(float(rows[0][f"confidence_{i}"]) for i in range(1, 6)) - 1) < 1e-3
+    assert rows[1]["error"] and rows[1]["label_1"] == ""
+
+
+def test_no_images_is_a_usage_error(tmp_path):
+    result = run_cli(str(tmp_path))
+    assert result.returncode == 2 and "no image files" in result.stderr
