@@ -16,9 +16,9 @@ from gradio.data_classes import FileData
 
 from poster_genre import GenreClassifier, InvalidImageError, ModelCard
 from poster_genre.classifier import DEFAULT_MODEL
+from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 MAX_UPLOAD = "15mb"
 
 
@@ -87,7 +87,7 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
         """Genres of a movie poster with confidences, most likely first (all five by default)."""
         if not 1 <= int(top_k) <= len(labels):
             raise gr.Error(f"top_k must be between 1 and {len(labels)}.", print_exception=False)
-        return ranked(poster["path"] if isinstance(poster, dict) else poster.path, top_k)
+        return ranked(poster["path"], top_k)  # gr.api hands a FileData parameter over as a dict
 
     examples = example_posters(examples_dir)
     with gr.Blocks(title="Poster genre") as demo:

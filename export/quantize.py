@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -54,8 +55,6 @@ def quantize(fp32: Path, int8: Path, calibration: list[Poster]) -> None:
 
 
 def _copy_metadata(source: Path, target: Path) -> None:
-    import onnx
-
     model = onnx.load(str(target))
     del model.metadata_props[:]
     model.metadata_props.extend(onnx.load(str(source), load_external_data=False).metadata_props)

@@ -24,7 +24,8 @@ class Prediction:
 
 def default_threads() -> int:
     """$POSTER_GENRE_THREADS, else every core this process may use."""
-    return int(os.environ.get("POSTER_GENRE_THREADS", 0)) or len(os.sched_getaffinity(0))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return int(os.environ.get("POSTER_GENRE_THREADS", 0)) or usable
 
 
 class GenreClassifier:

@@ -20,9 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from poster_genre.classifier import DEFAULT_MODEL, GenreClassifier
-from poster_genre.preprocess import InvalidImageError, preprocess
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+from poster_genre.preprocess import IMAGE_SUFFIXES, InvalidImageError, preprocess
 
 
 def find_images(paths: Iterable[Path]) -> Iterator[Path]:

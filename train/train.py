@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--head-epochs", type=int, default=80)
     parser.add_argument("--finetune-epochs", type=int, default=15)
     parser.add_argument("--head-lr", type=float, default=1e-3)
-    parser.add_argument("--finetune-lr", type=float, default=1e-4)
+    parser.add_argument("--finetune-lr", type=float, default=1e-5)
     parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=32)
