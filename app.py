@@ -108,7 +108,7 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
             plots = sorted(reports_dir.glob("*.png")) if reports_dir.is_dir() else []
             if plots:
                 gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in plots], columns=3, height="auto",
-                           label="Validation report")
+                           object_fit="contain", label="Validation report")
         gr.on([poster.change, top_k.change], show, [poster, top_k], genres, api_visibility="undocumented")
         gr.api(predict, api_name="predict")
     return demo

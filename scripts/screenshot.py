@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/screenshot.py [--out docs/screenshot.png]
 
-The poster in the picture is drawn here, and the examples folder is left empty, so no TMDB
-artwork ends up in the repository.
+The posters in the picture (upload and examples) are drawn here, so no TMDB artwork ends up
+in the repository.
 """
 
 from __future__ import annotations
@@ -22,18 +22,19 @@ from tests.conftest import AppServer, free_port  # noqa: E402
 from tests.test_browser import CHROMIUM, FLAGS, LABEL  # noqa: E402
 
 
-def drawn_poster(path: Path) -> Path:
-    """A made-up 2:3 poster: dark sky, a sun, two figures, a title band."""
-    poster = Image.new("RGB", (500, 750), (20, 24, 60))
+def drawn_poster(path: Path, sky: tuple[int, int, int], title: str) -> Path:
+    """A made-up 2:3 poster: a sky fading from `sky`, a sun, two figures, a title band."""
+    poster = Image.new("RGB", (500, 750), sky)
     draw = ImageDraw.Draw(poster)
+    red, green, blue = sky
     for y in range(750):
-        draw.line([(0, y), (500, y)], fill=(20 + y // 6, 24 + y // 12, 60 + y // 20))
+        draw.line([(0, y), (500, y)], fill=(red + y // 6, green + y // 12, blue + y // 20))
     draw.ellipse((300, 90, 440, 230), fill=(250, 200, 90))
     for x in (170, 290):
         draw.ellipse((x, 380, x + 40, 420), fill=(15, 15, 20))
         draw.rectangle((x + 5, 420, x + 35, 560), fill=(15, 15, 20))
     draw.rectangle((0, 600, 500, 700), fill=(180, 20, 40))
-    draw.text((150, 630), "A MADE-UP POSTER", fill=(255, 255, 255), font_size=24)
+    draw.text((250, 650), title, fill=(255, 255, 255), font_size=24, anchor="mm")
     poster.save(path)
     return path
 
@@ -45,10 +46,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot.png")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        poster = drawn_poster(Path(tmp) / "poster.png")
-        empty = Path(tmp) / "examples"
-        empty.mkdir()
-        server = AppServer(empty, free_port())
+        examples = Path(tmp) / "examples"
+        examples.mkdir()
+        poster = drawn_poster(examples / "made-up-1.png", (20, 24, 60), "A MADE-UP POSTER")
+        drawn_poster(examples / "made-up-2.png", (90, 20, 20), "ANOTHER ONE")
+        drawn_poster(examples / "made-up-3.png", (10, 70, 60), "AND A THIRD")
+        server = AppServer(examples, free_port())
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -56,9 +59,10 @@ def main() -> None:
                 page.goto(server.url, wait_until="networkidle")
                 page.set_input_files("input[type=file]", str(poster))
                 page.wait_for_selector(LABEL, timeout=60_000)
-                page.wait_for_timeout(500)
+                page.get_by_text("About the model").click()
+                page.wait_for_timeout(1000)
                 args.out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(args.out))
+                page.screenshot(path=str(args.out), full_page=True)
                 browser.close()
         finally:
             server.stop()
