@@ -6,7 +6,7 @@ import json
 
 from app import build_demo, example_posters, model_card_markdown
 from poster_genre import GenreClassifier
-from tests.conftest import MODEL, REPO, synthetic_poster
+from tests.conftest import DATA_DIR, MODEL, REPO, needs_data, synthetic_poster
 
 
 def page_text(demo) -> str:
@@ -41,3 +41,22 @@ def test_report_plots_are_shown():
     text = page_text(build_demo(GenreClassifier(MODEL), REPO / "examples", REPO / "reports"))
     for plot in ("confusion_matrix", "training_curves", "selective_accuracy"):
         assert f"{plot}.png" in text
+
+
+@needs_data
+def test_examples_are_the_most_confident_held_out_posters(tmp_path):
+    from train.data import read_posters, split
+    from train.examples import fill_examples
+
+    written = fill_examples(DATA_DIR, tmp_path, per_genre=2)
+    _, val = split(read_posters(DATA_DIR))
+    val_by_id = {str(p.tmdb_id): p for p in val}
+    classifier = GenreClassifier(MODEL)
+    for genre in classifier.labels:
+        files = [f for f in written if f.name.startswith(f"{genre.lower()}_")]
+        assert len(files) == 2
+        chosen = [val_by_id[f.stem.split("_")[1]] for f in files]
+        assert all(p.genre == genre for p in chosen)
+        confidence = {p.tmdb_id: classifier.predict(p.path)[0].confidence
+                      for p in val if p.genre == genre}
+        assert sorted(confidence.values())[-2:] == sorted(confidence[p.tmdb_id] for p in chosen)
