@@ -4,8 +4,9 @@
 
 1. latency: onnxruntime vs Keras per image on the same model, batch 1 and 8 (median of 30 runs
    after warm-up). Two Keras baselines: `model.predict` (Keras's documented inference call) and
-   `model.predict_on_batch` (its leanest compiled call, without predict's per-call data pipeline). Keras runs artifacts/<backbone>/model.keras when training left it there, else
-   the same architecture built with random weights (the same computation).
+   `model.predict_on_batch` (its leanest compiled call, without predict's per-call data pipeline).
+   Keras runs artifacts/<backbone>/model.keras when training left it there, else the same
+   architecture built with random weights (the same computation).
 2. cold_start: `python app.py` to its first answered request, against importing TensorFlow and
    loading the Keras model (what a TensorFlow-serving app would pay before its first answer).
 3. memory: resident memory of the serving process after 50 requests, against a bare Python that
