@@ -19,7 +19,7 @@ ImageSource = Union[str, PathLike, bytes, BinaryIO, Image.Image]
 
 MAX_PIXELS = 40_000_000  # larger declared sizes are refused before decoding (decompression bombs)
 MIN_SIDE = 16  # smaller images carry no poster to classify
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})  # files looked for in folders
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})  # looked for in folders
 RESIZE_POLICY = "center-crop to the model's aspect ratio, then bilinear resize"
 
 
