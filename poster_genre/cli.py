@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from poster_genre.classifier import DEFAULT_MODEL, GenreClassifier
+from poster_genre.labels import GENRES
 from poster_genre.preprocess import IMAGE_SUFFIXES, InvalidImageError, preprocess
 
 
@@ -83,14 +84,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("classify", help="tag poster files or folders")
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    run.add_argument("--top-k", type=int, default=3, choices=range(1, 6), metavar="K")
-    run.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help="poster files, or folders walked recursively for image files")
+    run.add_argument("--top-k", type=int, default=3, choices=range(1, len(GENRES) + 1), metavar="K",
+                     help="genres listed per poster, most likely first (default 3)")
+    run.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
     run.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
                      help="needs_review when the top confidence is below P (default 0.5)")
-    run.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    run.add_argument("--batch-size", type=int, default=16)
-    run.add_argument("--threads", type=int)
+    run.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX model (default: the bundled model.onnx)")
+    run.add_argument("--batch-size", type=int, default=16, help="posters per inference call (default 16)")
+    run.add_argument("--threads", type=int, help="onnxruntime threads (default: $POSTER_GENRE_THREADS or all cores)")
     args = parser.parse_args(argv)
 
     files = list(find_images(args.paths))
