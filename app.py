@@ -1,8 +1,8 @@
-"""poster-genre: drop a movie poster, get its likely genres.
+"""poster-genre: drop a movie poster, get how likely each genre is, its tags, and where the model looked.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--share] [--examples DIR] [--model model.onnx]
 
-Serving needs only onnxruntime, numpy, pillow and gradio: no TensorFlow.
+Serving needs only onnxruntime, numpy, pillow and gradio: no TensorFlow, no matplotlib.
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.data_classes import FileData
+from PIL import Image
 
 from poster_genre import GenreClassifier, InvalidImageError, ModelCard
-from poster_genre.classifier import DEFAULT_MODEL
+from poster_genre.classifier import default_model
+from poster_genre.explain import explain
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = "15mb"
+CACHE_AGE = 3600  # seconds an upload or a generated overlay stays in Gradio's cache
+MOST_LIKELY = ""  # the genre choice that means "the most likely genre"
 
 
 class PosterImage(gr.Image):
@@ -39,29 +43,62 @@ def example_posters(folder: Path) -> list[list[str]]:
     return [[str(p)] for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
+def refuse(message: str) -> gr.Error:
+    return gr.Error(message, print_exception=False)
+
+
+def tags_markdown(tags: list[str], most_likely: tuple[str, float]) -> str:
+    """The tag set in words; when it is empty, the most likely genre as a hint."""
+    if tags:
+        return "**Tags:** " + ", ".join(tags)
+    return f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
+
+
+def _figures_row(name: str, figures: dict) -> str:
+    imdb, tmdb, v1 = figures.get("imdb", {}), figures.get("tmdb", {}), figures.get("tmdb_v1", {})
+    return (f"| {name} | {imdb.get('mAP', '–')} | {imdb.get('top1_in_genres', '–')} | {tmdb.get('mAP', '–')} | "
+            f"{tmdb.get('top1_in_genres', '–')} | {v1.get('accuracy', '–')} | {v1.get('macro_f1', '–')} |")
+
+
 def model_card_markdown(card: ModelCard) -> str:
-    """The ONNX metadata as a short model card."""
-    metrics, data, probe = card.metrics, card.data, card.probe
-    rows = "\n".join(f"| {genre} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
-                     for genre, m in metrics.get("per_genre", {}).items())
+    """The ONNX metadata as a short model card, for single- and multi-label models."""
+    metrics, data = card.metrics, card.data
+    if "all" not in metrics:  # version 1's card: single-label figures only
+        metrics = {"tmdb_v1": metrics}
+    main = metrics.get("imdb") or metrics.get("tmdb_v1", {})
+    per_genre = "\n".join(
+        f"| {g} | {main.get('average_precision', {}).get(g, '–')} | {card.thresholds.get(g, '–')} | "
+        f"{m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
+        for g, m in main.get("per_genre", {}).items())
+    v1 = metrics.get("tmdb_v1", {})
     selective = "\n".join(f"| ≥ {r['threshold']:.1f} | {r['coverage']:.0%} | {r['accuracy']:.1%} |"
-                          for r in metrics.get("selective", []) if r["accuracy"] is not None)
+                          for r in v1.get("selective", []) if r["accuracy"] is not None)
+    rows = [_figures_row("**this model**", metrics)]
+    if card.probe:
+        rows.append(_figures_row("linear probe", card.probe if "all" in card.probe else {"tmdb_v1": card.probe}))
+    if card.baseline:
+        rows.append(_figures_row(f"previous model ({card.baseline.get('version')})", card.baseline))
+    sources = ", ".join(f"{n} {s}" for s, n in data.get("train_counts", {}).get("by_source", {}).items())
+    tagging = ("each genre has its own probability (they need not sum to 1); a genre is a tag at or above "
+               "its threshold" if card.multi_label else "the probabilities sum to 1; the tag is the most likely genre")
     return f"""
 **Backbone** {card.backbone} · **input** {card.input_size[0]}×{card.input_size[1]} px (height×width),
-{card.resize_policy} · **version** {card.version}
+{card.resize_policy} · **kind** {card.kind}: {tagging} · **version** {card.version}
 
-**Data** {data.get('posters', '?')} TMDB posters: {data.get('train', '?')} for training,
+**Data** {data.get('posters', '?')} posters: {data.get('train', '?')} for training{f' ({sources})' if sources else ''},
 {data.get('val', '?')} held out for validation (no film on both sides).
 
-**Validation** accuracy {metrics.get('accuracy', 0):.1%} · macro-F1 {metrics.get('macro_f1', 0):.3f} ·
-top-2 accuracy {metrics.get('top2_accuracy', 0):.1%} (linear probe on frozen features:
-accuracy {probe.get('accuracy', 0):.1%}, macro-F1 {probe.get('macro_f1', 0):.3f}).
+| model | IMDb mAP | IMDb top-1-in-genres | TMDB mAP | TMDB top-1-in-genres | TMDB accuracy | TMDB macro-F1 |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
 
-| genre | precision | recall | F1 | posters |
-|---|---|---|---|---|
-{rows}
+TMDB accuracy and macro-F1 are against the collected genre of version 1's validation posters.
 
-Trust a tag only above a confidence threshold:
+| genre | average precision | threshold | precision | recall | F1 | posters |
+|---|---|---|---|---|---|---|
+{per_genre}
+
+Trust a tag only above a confidence threshold (version 1's TMDB validation posters):
 
 | top confidence | posters kept | accuracy |
 |---|---|---|
@@ -69,35 +106,76 @@ Trust a tag only above a confidence threshold:
 """
 
 
-def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path) -> gr.Blocks:
-    """The Space: poster in, top-k genres out, examples, and the model card."""
+def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path,
+               cache_age: int = CACHE_AGE) -> gr.Blocks:
+    """The Space: poster in; probabilities, tags and a heatmap out; examples; the model card."""
     labels = classifier.labels
 
-    def ranked(poster: str, top_k: int) -> dict[str, float]:
+    def probabilities(poster: str) -> list[float]:
         try:
-            predictions = classifier.predict(poster, top_k=int(top_k))
+            return classifier.probabilities(classifier.prepare([poster]))[0]
         except InvalidImageError as error:
-            raise gr.Error(str(error), print_exception=False) from None
-        return {p.label: round(p.confidence, 4) for p in predictions}
+            raise refuse(str(error)) from None
 
-    def show(poster: str | None, top_k: int) -> dict[str, float] | None:
-        return None if poster is None else ranked(poster, top_k)
+    def ranked(row, top_k: int) -> dict[str, float]:
+        return {p.label: round(p.confidence, 4) for p in classifier.rank(row, int(top_k))}
+
+    def show(poster: str | None, top_k: int, genre: str | None) -> tuple[dict[str, float] | None, str, str]:
+        if poster is None:
+            return None, "", ""
+        row = probabilities(poster)
+        tagging = classifier.tagging(row)
+        shown = labels.index(genre) if genre in labels else int(row.argmax())
+        caption = f"Heat for **{labels[shown]}** ({row[shown]:.0%})"
+        return (ranked(row, top_k), tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence)),
+                caption)
+
+    def check_top_k(top_k: int) -> int:
+        if not 1 <= int(top_k) <= len(labels):
+            raise refuse(f"top_k must be between 1 and {len(labels)}.")
+        return int(top_k)
 
     def predict(poster: FileData, top_k: int = len(labels)) -> dict[str, float]:
-        """Genres of a movie poster with confidences, most likely first (all five by default)."""
-        if not 1 <= int(top_k) <= len(labels):
-            raise gr.Error(f"top_k must be between 1 and {len(labels)}.", print_exception=False)
-        return ranked(poster["path"], top_k)  # gr.api hands a FileData parameter over as a dict
+        """Genres of a movie poster with their probabilities, most likely first (all five by default)."""
+        return ranked(probabilities(poster["path"]), check_top_k(top_k))  # gr.api passes FileData as a dict
+
+    def tags(poster: FileData) -> dict:
+        """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability."""
+        tagging = classifier.tagging(probabilities(poster["path"]))
+        return {"genres": list(tagging.genres),
+                "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
+
+    def where(poster: str | None, genre: str | None) -> Image.Image | None:
+        """The poster with a heatmap of what speaks for `genre` (default: the most likely genre)."""
+        if poster is None:
+            return None
+        if genre not in (None, MOST_LIKELY, *labels):
+            raise refuse(f"Unknown genre {genre!r}; choose one of {', '.join(labels)}, or none for the most likely.")
+        try:
+            return explain(classifier, poster, genre or None).overlay
+        except InvalidImageError as error:
+            raise refuse(str(error)) from None
 
     examples = example_posters(examples_dir)
-    with gr.Blocks(title="Poster genre") as demo:
+    frequency = max(1, min(cache_age, 600))
+    with gr.Blocks(title="Poster genre", delete_cache=(frequency, cache_age)) as demo:
         gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}.")
         with gr.Row():
             poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"],
                                  label="Poster", height=420)
             with gr.Column():
+                tag_line = gr.Markdown(elem_id="tags")
                 genres = gr.Label(num_top_classes=len(labels), label="Genres")
                 top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
+        with gr.Accordion("Where it looked", open=True):
+            with gr.Row():
+                genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
+                                    allow_custom_value=True, label="Genre", scale=1)
+                caption = gr.Markdown(elem_id="heat-caption")
+                gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
+                            "scale runs from dark purple through red to pale yellow.")
+            heatmap = gr.Image(type="pil", format="png", label="Where it looked", height=420, elem_id="heatmap",
+                               interactive=False)
         if examples:
             gr.Examples(examples, inputs=poster, label="Example posters")
         else:
@@ -109,8 +187,11 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
             if plots:
                 gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in plots], columns=3, height="auto",
                            object_fit="contain", label="Validation report")
-        gr.on([poster.change, top_k.change], show, [poster, top_k], genres, api_visibility="undocumented")
+        gr.on([poster.change, top_k.change, genre.change], show, [poster, top_k, genre], [genres, tag_line, caption],
+              api_visibility="undocumented")
+        gr.on([poster.change, genre.change], where, [poster, genre], heatmap, api_name="explain")
         gr.api(predict, api_name="predict")
+        gr.api(tags, api_name="tags")
     return demo
 
 
@@ -120,18 +201,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--share", action="store_true", default=os.environ.get("POSTER_GENRE_SHARE") == "1",
                         help="public gradio.live link (or POSTER_GENRE_SHARE=1)")
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("POSTER_GENRE_MODEL", DEFAULT_MODEL)))
+    parser.add_argument("--model", type=Path, default=default_model(),
+                        help="ONNX model (default: $POSTER_GENRE_MODEL, else the bundled model)")
     parser.add_argument("--examples", type=Path,
                         default=Path(os.environ.get("POSTER_GENRE_EXAMPLES", HERE / "examples")))
     parser.add_argument("--reports", type=Path, default=HERE / "reports")
     parser.add_argument("--threads", type=int, help="onnxruntime threads (default: POSTER_GENRE_THREADS or all cores)")
     parser.add_argument("--concurrency", type=int, default=2, help="requests classified at once")
+    parser.add_argument("--cache-age", type=int, default=int(os.environ.get("POSTER_GENRE_CACHE_AGE", CACHE_AGE)),
+                        help="seconds before uploads and overlays are deleted from Gradio's cache "
+                             "(or POSTER_GENRE_CACHE_AGE; default 3600)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    demo = build_demo(GenreClassifier(args.model, args.threads), args.examples, args.reports)
+    demo = build_demo(GenreClassifier(args.model, args.threads), args.examples, args.reports, args.cache_age)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
                 allowed_paths=[str(args.reports)])

@@ -5,14 +5,17 @@
 Steps as in onnxruntime's quantization examples: pre-process (shape inference and graph
 optimisation) -> quantize with a calibration reader -> compare with fp32. Only the data reader is
 specific to this model: it feeds posters through the shared preprocessing function. EfficientNets
-can lose accuracy under int8, so the report (accuracy and latency against fp32 on the validation
-posters) decides whether the int8 model is worth serving.
+can lose accuracy under int8, so the report (mAP on the IMDb validation films, accuracy on
+version 1's TMDB validation posters and latency, against fp32 on the same posters) decides whether
+the int8 model is worth serving: only if it loses less than 0.005 mAP and less than 1 point of
+TMDB accuracy.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import tempfile
 import time
@@ -23,8 +26,12 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from poster_genre.card import MULTI_LABEL
 from poster_genre.classifier import GenreClassifier
-from train.data import Poster, data_dir_from_env, read_posters, split
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, read_all, read_tmdb, split, split_union
+from train.evaluate import baseline_probabilities, model_metrics
+
+MAX_MAP_LOSS, MAX_ACCURACY_LOSS = 0.005, 0.01
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,31 +68,45 @@ def _copy_metadata(source: Path, target: Path) -> None:
     onnx.save(model, str(target))
 
 
-def accuracy_and_latency(model: Path, posters: list[Poster], runs: int = 20) -> dict:
-    """Validation accuracy, and median per-image latency at batch 1 over `runs` after warm-up."""
+def figures_and_latency(model: Path, posters: list[Poster], runs: int = 20) -> dict:
+    """Validation figures, and median per-image latency at batch 1 over `runs` after warm-up."""
     classifier = GenreClassifier(model)
-    batch = classifier.prepare(p.path for p in posters)
-    predicted = np.concatenate([classifier.probabilities(batch[i:i + 16]) for i in range(0, len(batch), 16)])
-    accuracy = float((predicted.argmax(1) == np.array([p.label for p in posters])).mean())
-    one = batch[:1]
+    figures = model_metrics(classifier.card.kind, posters, baseline_probabilities(model, posters),
+                            classifier.card.thresholds)
+    one = classifier.prepare([posters[0].path])
     classifier.probabilities(one)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         classifier.probabilities(one)
         times.append(time.perf_counter() - start)
-    return {"accuracy": round(accuracy, 4), "latency_ms_batch1": round(1000 * float(np.median(times)), 2),
+    return {"imdb_mAP": figures.get("imdb", {}).get("mAP"), "tmdb_accuracy": figures["tmdb_v1"]["accuracy"],
+            "all_mAP": figures["all"]["mAP"], "latency_ms_batch1": round(1000 * float(np.median(times)), 2),
             "size_mb": round(model.stat().st_size / 1e6, 1)}
 
 
+def validation_split(fp32: Path, data_dir: Path, imdb_dir: Path) -> tuple[list[Poster], list[Poster]]:
+    """The split the model was trained on: both folders for multi-label, version 1's for single-label."""
+    if GenreClassifier(fp32).card.kind == MULTI_LABEL:
+        return split_union(read_all(data_dir, imdb_dir))
+    return split(read_tmdb(data_dir))
+
+
 def quantize_and_report(fp32: Path, int8: Path, data_dir: Path, report_path: Path,
-                        calibration_count: int = 128) -> dict:
+                        imdb_dir: Path | None = None, calibration_count: int = 128) -> dict:
     """Quantize on training posters, measure both models on validation posters, write the JSON."""
-    train, val = split(read_posters(data_dir))
-    quantize(fp32, int8, train[:calibration_count])
-    report = {"fp32": accuracy_and_latency(fp32, val), "int8": accuracy_and_latency(int8, val),
-              "calibration_posters": min(calibration_count, len(train)), "validation_posters": len(val)}
+    train, val = validation_split(fp32, data_dir, imdb_dir or imdb_dir_from_env())
+    calibration = random.Random(0).sample(train, min(calibration_count, len(train)))
+    quantize(fp32, int8, calibration)
+    report = {"fp32": figures_and_latency(fp32, val), "int8": figures_and_latency(int8, val),
+              "calibration_posters": len(calibration), "validation_posters": len(val)}
     report["int8_speedup"] = round(report["fp32"]["latency_ms_batch1"] / report["int8"]["latency_ms_batch1"], 2)
+    map_loss = (report["fp32"]["imdb_mAP"] or report["fp32"]["all_mAP"]) - (
+        report["int8"]["imdb_mAP"] or report["int8"]["all_mAP"])
+    accuracy_loss = report["fp32"]["tmdb_accuracy"] - report["int8"]["tmdb_accuracy"]
+    report["serve_int8"] = bool(map_loss < MAX_MAP_LOSS and accuracy_loss < MAX_ACCURACY_LOSS)
+    report["rule"] = (f"serve int8 only if it loses less than {MAX_MAP_LOSS} mAP and less than "
+                      f"{MAX_ACCURACY_LOSS:.0%} TMDB accuracy")
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2), file=sys.stderr)
     return report
@@ -96,9 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fp32", type=Path, default=REPO / "model.onnx")
     parser.add_argument("--int8", type=Path, default=REPO / "artifacts" / "model.int8.onnx")
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
+    parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "int8.json")
     args = parser.parse_args(argv)
-    quantize_and_report(args.fp32, args.int8, args.data_dir, args.report)
+    quantize_and_report(args.fp32, args.int8, args.data_dir, args.report, args.imdb_dir)
 
 
 if __name__ == "__main__":

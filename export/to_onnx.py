@@ -2,9 +2,11 @@
 
     python -m export.to_onnx --model artifacts/efficientnet_lite2/model.keras --report reports/metrics.json
 
-The ONNX input is float32 NHWC raw RGB 0..255 with a dynamic batch; the output is the softmax.
-Parity with Keras is checked on real posters (max abs difference below 1e-4) before the file is
-kept. `--int8` also writes a statically quantized copy (see export/quantize.py).
+The ONNX input is float32 NHWC raw RGB 0..255 with a dynamic batch. The first output is the
+probabilities (softmax for a single-label model, five sigmoids for a multi-label one), the second
+the per-genre activation maps (export/activation_maps.py). Parity with Keras, of both outputs, is
+checked on real posters (max abs difference below 1e-4) before the file is kept. `--int8` also
+writes a statically quantized copy (see export/quantize.py).
 """
 
 from __future__ import annotations
@@ -21,23 +23,42 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
-from poster_genre.card import ModelCard
+from export.activation_maps import add_activation_maps
+from poster_genre import __version__
+from poster_genre.card import SINGLE_LABEL, ModelCard
 from poster_genre.classifier import GenreClassifier
 from poster_genre.preprocess import RESIZE_POLICY, preprocess
-from train.data import data_dir_from_env, read_posters, split
+from train.data import data_dir_from_env, read_tmdb, split
 
 REPO = Path(__file__).resolve().parents[1]
 PARITY_TOLERANCE = 1e-4
 OPSET = 17
 
 
-def card_from_report(report: dict, version: str) -> ModelCard:
+CARD_METRICS = ("all", "imdb", "tmdb", "tmdb_v1")
+
+
+def _headline(figures: dict) -> dict:
+    """The figures a model card carries: per source without the calibration bins."""
+    out = {}
+    for source in CARD_METRICS:
+        if source in figures:
+            out[source] = {k: v for k, v in figures[source].items() if k not in ("calibration", "confusion_matrix")}
+            if "calibration" in figures[source]:
+                out[source]["ece"] = figures[source]["calibration"]["ece"]
+    return out
+
+
+def card_from_report(report: dict, version: str = __version__) -> ModelCard:
     """The model card of a training report (reports/metrics.json)."""
-    validation = report["validation"]
+    baseline = report.get("baseline", {})
     return ModelCard(
         labels=tuple(report["labels"]), input_size=tuple(report["input_size"]), backbone=report["backbone"],
-        version=version, resize_policy=RESIZE_POLICY, data=report["data"], probe=report["probe"],
-        metrics={key: validation[key] for key in ("accuracy", "macro_f1", "top2_accuracy", "per_genre", "selective")},
+        version=version, created=datetime.date.today().isoformat(), resize_policy=RESIZE_POLICY,
+        kind=report.get("kind", SINGLE_LABEL), thresholds=report.get("thresholds", {}), data=report["data"],
+        metrics=_headline(report["validation"]), probe=_headline(report["probe"]),
+        baseline={"model": baseline.get("model"), "version": baseline.get("version"), **_headline(baseline)}
+        if baseline else {},
     )
 
 
@@ -46,6 +67,7 @@ def convert(model: keras.Model, card: ModelCard, path: Path) -> None:
     height, width = card.input_size
     signature = (tf.TensorSpec((None, height, width, 3), tf.float32, name="image"),)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
+    add_activation_maps(proto)
     for key, value in card.to_metadata().items():
         proto.metadata_props.add(key=key, value=value)
     proto.doc_string = f"poster-genre {card.version}: {card.backbone}, genres {', '.join(card.labels)}"
@@ -54,27 +76,27 @@ def convert(model: keras.Model, card: ModelCard, path: Path) -> None:
 
 
 def parity(model: keras.Model, onnx_path: Path, images: list[Path]) -> float:
-    """Max abs difference between Keras and onnxruntime probabilities on `images`."""
+    """Max abs difference between Keras and onnxruntime, probabilities and activation maps, on `images`."""
     classifier = GenreClassifier(onnx_path)
     batch = np.stack([preprocess(image, classifier.input_size) for image in images])
-    expected = model.predict(batch, verbose=0)
-    return float(np.abs(classifier.probabilities(batch) - expected).max())
+    probs, maps = classifier.probabilities_and_maps(batch)
+    features = keras.Model(model.input, model.get_layer("pool").input).predict(batch, verbose=0)
+    expected_maps = features @ model.get_layer("genres").get_weights()[0]
+    return float(max(np.abs(probs - model.predict(batch, verbose=0)).max(), np.abs(maps - expected_maps).max()))
 
 
-def parity_images(data_dir: Path, report: dict, count: int) -> list[Path]:
-    """The first `count` validation posters of the report's split."""
-    posters = read_posters(data_dir)
-    _, val = split(posters, report["data"]["val_fraction"], report["data"]["seed"])
-    return [p.path for p in val[:count]]
+def parity_images(data_dir: Path, count: int) -> list[Path]:
+    """The first `count` of version 1's TMDB validation posters."""
+    return [p.path for p in split(read_tmdb(data_dir))[1][:count]]
 
 
 def export(model_path: Path, report_path: Path, output: Path, data_dir: Path,
-           version: str, parity_count: int = 16) -> float:
+           version: str = __version__, parity_count: int = 16) -> float:
     """Convert, check parity on real posters, and return the max abs difference."""
     report = json.loads(report_path.read_text())
     model = keras.models.load_model(model_path)
     convert(model, card_from_report(report, version), output)
-    difference = parity(model, output, parity_images(data_dir, report, parity_count))
+    difference = parity(model, output, parity_images(data_dir, parity_count))
     if difference >= PARITY_TOLERANCE:
         output.unlink()
         raise RuntimeError(f"ONNX and Keras disagree by {difference:.2e} (>= {PARITY_TOLERANCE}); nothing written.")
@@ -89,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "metrics.json")
     parser.add_argument("--output", type=Path, default=REPO / "model.onnx")
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
-    parser.add_argument("--version", default=datetime.date.today().isoformat())
+    parser.add_argument("--version", default=__version__, help="written into the model card")
     parser.add_argument("--parity-count", type=int, default=16)
     parser.add_argument("--int8", type=Path, help="also write an int8 model here and report it")
     args = parser.parse_args(argv)

@@ -1,9 +1,13 @@
-"""The model card: what export writes into the ONNX metadata and the app reads back."""
+"""The model card: what export writes into the ONNX metadata and the app and CLI read back."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+
+SINGLE_LABEL = "single-label"  # softmax over the genres: one genre per poster (version 1)
+MULTI_LABEL = "multi-label"  # one sigmoid per genre, tagged at per-genre thresholds (version 2)
+TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind")
 
 
 @dataclass(frozen=True)
@@ -11,11 +15,25 @@ class ModelCard:
     labels: tuple[str, ...]
     input_size: tuple[int, int]  # (height, width)
     backbone: str = "unknown"
-    version: str = "unknown"
+    version: str = "unknown"  # the poster-genre version that exported the model
+    created: str = ""
     resize_policy: str = ""
+    kind: str = SINGLE_LABEL  # models without this field are version 1's single-label ones
+    thresholds: dict = field(default_factory=dict)  # genre -> decision threshold (multi-label)
     data: dict = field(default_factory=dict)  # poster counts of the training run
     metrics: dict = field(default_factory=dict)  # validation metrics of the fine-tuned model
     probe: dict = field(default_factory=dict)  # validation metrics of the linear probe
+    baseline: dict = field(default_factory=dict)  # the previous model's metrics on the same posters
+
+    def __post_init__(self) -> None:
+        if self.kind not in (SINGLE_LABEL, MULTI_LABEL):
+            raise ValueError(f"Unknown model kind {self.kind!r}; expected {SINGLE_LABEL} or {MULTI_LABEL}.")
+        if self.kind == MULTI_LABEL and set(self.thresholds) != set(self.labels):
+            raise ValueError("A multi-label model card needs one threshold per label.")
+
+    @property
+    def multi_label(self) -> bool:
+        return self.kind == MULTI_LABEL
 
     def to_metadata(self) -> dict[str, str]:
         """ONNX metadata_props: every field as a string, JSON where it is not one."""
@@ -32,7 +50,7 @@ class ModelCard:
         for name in cls.__dataclass_fields__:
             if name in metadata:
                 text = metadata[name]
-                values[name] = text if name in ("backbone", "version", "resize_policy") else json.loads(text)
+                values[name] = text if name in TEXT_FIELDS else json.loads(text)
         values["labels"] = tuple(values["labels"])
         values["input_size"] = tuple(values["input_size"])
         return cls(**values)

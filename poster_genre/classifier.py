@@ -13,13 +13,38 @@ import onnxruntime as ort
 from poster_genre.card import ModelCard
 from poster_genre.preprocess import ImageSource, preprocess
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"
+PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
+CHECKOUT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"  # the Space's model, in a clone
+MAPS_OUTPUT = "genre_maps"  # the optional second output: per-genre activation maps (N, h, w, labels)
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No readable model at the path tried; the message names it."""
 
 
 @dataclass(frozen=True)
 class Prediction:
     label: str
     confidence: float
+
+
+@dataclass(frozen=True)
+class Tagging:
+    """One poster's answer: every genre ranked, and the tag set (genres at or above their thresholds)."""
+
+    labels: tuple[Prediction, ...]
+    genres: tuple[str, ...]
+
+    @property
+    def top(self) -> Prediction:
+        return self.labels[0]
+
+
+def default_model() -> Path:
+    """$POSTER_GENRE_MODEL, else the model bundled in the package, else the checkout's model.onnx."""
+    if os.environ.get("POSTER_GENRE_MODEL"):
+        return Path(os.environ["POSTER_GENRE_MODEL"])
+    return PACKAGE_MODEL if PACKAGE_MODEL.exists() else CHECKOUT_MODEL
 
 
 def default_threads() -> int:
@@ -29,16 +54,25 @@ def default_threads() -> int:
 
 
 class GenreClassifier:
-    """Loads `model.onnx` once; labels and input size come from its metadata."""
+    """Loads `model.onnx` once; labels, input size, kind and thresholds come from its metadata."""
 
-    def __init__(self, model_path: str | os.PathLike = DEFAULT_MODEL, threads: int | None = None) -> None:
+    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None) -> None:
+        path = Path(model_path) if model_path is not None else default_model()
+        if not path.is_file():
+            raise ModelNotFoundError(f"No model file at {path}.")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        self.card = ModelCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.card = ModelCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
+            raise ModelNotFoundError(f"Cannot load the model at {path}: {error}") from error
+        self.path = path
         self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name  # the probabilities
+        self.has_maps = MAPS_OUTPUT in {output.name for output in self.session.get_outputs()}
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -49,8 +83,16 @@ class GenreClassifier:
         return self.card.input_size
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Softmax outputs for a preprocessed float32 batch of shape (N, H, W, 3)."""
-        return self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})[0]
+        """Probabilities (softmax or sigmoids, as the card's kind says) for a float32 batch (N, H, W, 3)."""
+        return self.session.run([self.output_name], {self.input_name: batch.astype(np.float32, copy=False)})[0]
+
+    def probabilities_and_maps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and per-genre activation maps (N, h, w, labels), from one run of the model."""
+        if not self.has_maps:
+            raise ValueError(f"The model at {self.path} has no {MAPS_OUTPUT} output; re-export it.")
+        probs, maps = self.session.run([self.output_name, MAPS_OUTPUT],
+                                       {self.input_name: batch.astype(np.float32, copy=False)})
+        return probs, maps
 
     def prepare(self, images: Iterable[ImageSource]) -> np.ndarray:
         """Preprocess posters into one model batch with the shared preprocessing function."""
@@ -60,6 +102,29 @@ class GenreClassifier:
         """The top_k (default all) genres of one probability row, most confident first."""
         order = np.argsort(-np.asarray(probabilities), kind="stable")[: top_k or len(self.labels)]
         return [Prediction(self.labels[i], float(probabilities[i])) for i in order]
+
+    def tags(self, probabilities: Sequence[float]) -> list[str]:
+        """The tag set of one probability row, most likely first.
+
+        Multi-label: every genre at or above its threshold from the model card (possibly none).
+        Single-label: the most likely genre.
+        """
+        ranked = self.rank(probabilities)
+        if not self.card.multi_label:
+            return [ranked[0].label]
+        return [p.label for p in ranked if p.confidence >= self.card.thresholds[p.label]]
+
+    def tagging(self, probabilities: Sequence[float], top_k: int | None = None) -> Tagging:
+        """Ranked genres (top_k, default all) and the tag set of one probability row."""
+        return Tagging(tuple(self.rank(probabilities, top_k)), tuple(self.tags(probabilities)))
+
+    def classify(self, images: ImageSource | Sequence[ImageSource], top_k: int | None = None) -> list[Tagging]:
+        """Tag posters given as paths, bytes, file objects or PIL images (one or a list).
+
+        Raises InvalidImageError, naming the problem, for an input that is not a usable image.
+        """
+        batch = [images] if not isinstance(images, (list, tuple)) else list(images)
+        return [self.tagging(row, top_k) for row in self.probabilities(self.prepare(batch))]
 
     def predict(self, image: ImageSource, top_k: int | None = None) -> list[Prediction]:
         """Top-k genres with confidences for one poster."""

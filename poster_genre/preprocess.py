@@ -46,12 +46,17 @@ def fit_to_input(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(fitted, dtype=np.float32)
 
 
-def preprocess(source: ImageSource, size: tuple[int, int]) -> np.ndarray:
-    """Load a poster and turn it into model input of shape (height, width, 3), RGB 0..255."""
+def load_for_model(source: ImageSource, size: tuple[int, int]) -> Image.Image:
+    """`load_image`, letting a large JPEG decode at a reduced scale that still leaves twice `size`."""
     image = source if isinstance(source, Image.Image) else _open(source)
     _check_size(image.size)
     _decode_jpeg_smaller(image, size)
-    return fit_to_input(load_image(image), size)
+    return load_image(image)
+
+
+def preprocess(source: ImageSource, size: tuple[int, int]) -> np.ndarray:
+    """Load a poster and turn it into model input of shape (height, width, 3), RGB 0..255."""
+    return fit_to_input(load_for_model(source, size), size)
 
 
 def _decode_jpeg_smaller(image: Image.Image, size: tuple[int, int]) -> None:

@@ -1,57 +1,112 @@
-"""Posters and their labels, and the deterministic train/validation split.
+"""Posters and their labels from both data folders, and the deterministic train/validation splits.
 
-`labels.csv` has the schema of ../shared/data/labels.csv: tmdb_id, file (relative to the data
-folder), genre (the primary genre, possibly empty) and genres (every genre, `|`-joined).
+Two schemas, one `Poster`:
+- TMDB (`../shared/data/labels.csv`): tmdb_id, file, genre (the primary genre the poster was
+  collected under, possibly empty), genres (every collected genre, `|`-joined).
+- IMDb (`../shared/data-imdb/labels.csv`): imdb_id, tmdb_id (may be empty), title, year, file,
+  genres (which of our five the film carries, possibly none: a real negative), imdb_genres, source.
+
+A film is keyed by its TMDB id where known, else its IMDb id, so one film present in both folders
+is one film for the split.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from poster_genre.labels import GENRES
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DEFAULT_DATA_DIR = SHARED / "data"
+DEFAULT_IMDB_DIR = SHARED / "data-imdb"
+V1_VAL_FRACTION = 0.2
+IMDB_VAL_FRACTION = 0.15
 
 
 def data_dir_from_env() -> Path:
-    """The poster folder: $POSTER_GENRE_DATA, else ../shared/data beside the repository."""
+    """The TMDB poster folder: $POSTER_GENRE_DATA, else ../shared/data beside the repository."""
     return Path(os.environ.get("POSTER_GENRE_DATA", DEFAULT_DATA_DIR))
+
+
+def imdb_dir_from_env() -> Path:
+    """The IMDb poster folder: $POSTER_GENRE_IMDB_DATA, else ../shared/data-imdb beside the repository."""
+    return Path(os.environ.get("POSTER_GENRE_IMDB_DATA", DEFAULT_IMDB_DIR))
 
 
 @dataclass(frozen=True)
 class Poster:
-    tmdb_id: str
+    film: str  # "tmdb:<id>" where the TMDB id is known, else "imdb:<id>"
     path: Path
-    genre: str
-    genres: tuple[str, ...]
+    genre: str  # the collected primary genre (TMDB), "" when there is none
+    genres: tuple[str, ...]  # every genre of the five the poster carries, possibly none
+    source: str = "tmdb"
+
+    @property
+    def tmdb_id(self) -> str:
+        return self.film.removeprefix("tmdb:") if self.film.startswith("tmdb:") else ""
 
     @property
     def label(self) -> int:
+        """Index of the primary genre (single-label posters only)."""
         return GENRES.index(self.genre)
 
+    @property
+    def targets(self) -> np.ndarray:
+        """Multi-hot float32 vector over GENRES."""
+        return np.array([genre in self.genres for genre in GENRES], dtype=np.float32)
 
-def read_posters(data_dir: Path) -> list[Poster]:
-    """Every poster of `data_dir/labels.csv` that has a primary genre among GENRES."""
+
+def _split_genres(text: str) -> tuple[str, ...]:
+    return tuple(g for g in GENRES if g in text.split("|"))
+
+
+def read_tmdb(data_dir: Path, primary_only: bool = True) -> list[Poster]:
+    """TMDB posters; with `primary_only` (version 1's set) only those with a primary genre."""
     posters = []
     with open(Path(data_dir) / "labels.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            if row["genre"] in GENRES:
-                genres = tuple(g for g in row["genres"].split("|") if g)
-                posters.append(Poster(row["tmdb_id"], Path(data_dir) / row["file"], row["genre"], genres))
+            genre = row["genre"] if row["genre"] in GENRES else ""
+            if genre or not primary_only:
+                posters.append(Poster(f"tmdb:{row['tmdb_id']}", Path(data_dir) / row["file"], genre,
+                                      _split_genres(row["genres"]), "tmdb"))
     return posters
 
 
-def split(posters: list[Poster], val_fraction: float = 0.2, seed: int = 42
+read_posters = read_tmdb  # version 1's loader: TMDB posters with a primary genre
+
+
+def read_imdb(data_dir: Path) -> list[Poster]:
+    """IMDb posters with the film's genres among the five (none: a negative, kept)."""
+    posters = []
+    with open(Path(data_dir) / "labels.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            film = f"tmdb:{row['tmdb_id']}" if row["tmdb_id"] else f"imdb:{row['imdb_id']}"
+            posters.append(Poster(film, Path(data_dir) / row["file"], "", _split_genres(row["genres"]), "imdb"))
+    return posters
+
+
+def read_all(tmdb_dir: Path, imdb_dir: Path | None) -> list[Poster]:
+    """Both folders through one loader; the IMDb folder is optional."""
+    posters = read_tmdb(tmdb_dir, primary_only=False)
+    if imdb_dir is not None and (Path(imdb_dir) / "labels.csv").exists():
+        posters += read_imdb(imdb_dir)
+    return posters
+
+
+def split(posters: list[Poster], val_fraction: float = V1_VAL_FRACTION, seed: int = 42
           ) -> tuple[list[Poster], list[Poster]]:
-    """Stratify by genre, keep every poster of one film on the same side, same answer every run."""
+    """Version 1's split: stratify by primary genre, one film on one side, same answer every run."""
     films: dict[str, list[Poster]] = defaultdict(list)
     for poster in posters:
-        films[poster.tmdb_id].append(poster)
+        films[poster.film].append(poster)
     by_genre: dict[str, list[str]] = defaultdict(list)
     for film_id, film_posters in sorted(films.items()):
         by_genre[film_posters[0].genre].append(film_id)
@@ -61,6 +116,50 @@ def split(posters: list[Poster], val_fraction: float = 0.2, seed: int = 42
         ids = by_genre[genre]
         rng.shuffle(ids)
         val_films.update(ids[: round(len(ids) * val_fraction)])
-    train = [p for p in posters if p.tmdb_id not in val_films]
-    val = [p for p in posters if p.tmdb_id in val_films]
+    train = [p for p in posters if p.film not in val_films]
+    val = [p for p in posters if p.film in val_films]
     return train, val
+
+
+def split_union(posters: list[Poster], imdb_val_fraction: float = IMDB_VAL_FRACTION, seed: int = 42
+                ) -> tuple[list[Poster], list[Poster]]:
+    """One split over both folders, by film.
+
+    1. Version 1's split of the TMDB posters with a primary genre is kept as it is, so its
+       validation posters stay in validation; TMDB posters with no primary genre train.
+    2. Films of the IMDb folder that are also TMDB films follow their TMDB side.
+    3. The other IMDb films are stratified by genre set, seeded, so that at least
+       `imdb_val_fraction` of all IMDb films are held out.
+    """
+    tmdb_primary = [p for p in posters if p.source == "tmdb" and p.genre]
+    v1_train, v1_val = split(tmdb_primary, V1_VAL_FRACTION, seed)
+    val_films = {p.film for p in v1_val}
+    fixed = val_films | {p.film for p in posters if p.source == "tmdb"}
+    imdb_films: dict[str, tuple[str, ...]] = {}
+    for poster in posters:
+        if poster.source == "imdb":
+            imdb_films.setdefault(poster.film, poster.genres)
+    free = sorted(f for f in imdb_films if f not in fixed)
+    wanted = math.ceil(imdb_val_fraction * len(imdb_films)) - sum(f in val_films for f in imdb_films)
+    strata: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for film in free:
+        strata[imdb_films[film]].append(film)
+    rng = random.Random(seed)
+    for genre_set, take in allocate(strata, max(wanted, 0)).items():
+        films = strata[genre_set]
+        rng.shuffle(films)
+        val_films.update(films[:take])
+    train = [p for p in posters if p.film not in val_films]
+    val = [p for p in posters if p.film in val_films]
+    return train, val
+
+
+def allocate(strata: dict[tuple[str, ...], list[str]], total: int) -> dict[tuple[str, ...], int]:
+    """Split `total` over the strata in proportion to their sizes (largest remainder), in sorted order."""
+    size = sum(len(films) for films in strata.values())
+    quotas = {key: total * len(strata[key]) / max(size, 1) for key in sorted(strata)}
+    taken = {key: math.floor(quota) for key, quota in quotas.items()}
+    by_remainder = sorted(quotas, key=lambda key: taken[key] - quotas[key])
+    for key in by_remainder[: total - sum(taken.values())]:
+        taken[key] += 1
+    return taken
