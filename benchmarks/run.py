@@ -1,18 +1,23 @@
 """Speed and size figures, each printed as a ratio against a baseline measured in the same run.
 
-    python -m benchmarks.run [--data-dir ../shared/data] [--only latency cold_start memory cli int8]
+    python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli int8]
 
 1. latency: onnxruntime vs Keras per image on the same model, batch 1 and 8 (median of 30 runs
    after warm-up). Two Keras baselines: `model.predict` (Keras's documented inference call) and
    `model.predict_on_batch` (its leanest compiled call, without predict's per-call data pipeline).
    Keras runs artifacts/<backbone>/model.keras when training left it there, else the same
    architecture built with random weights (the same computation).
-2. cold_start: `python app.py` to its first answered request, against importing TensorFlow and
+2. versions: the served model against the previous one (--previous, default artifacts/model_v1.onnx,
+   e.g. `git show d2815d1:model.onnx > artifacts/model_v1.onnx`), per image at batch 1, and the served
+   model with its activation-map output against the same model with that output removed.
+3. explain: a heatmap (model run with the maps, plus rendering) against a plain prediction, both
+   from the poster file, in process.
+4. cold_start: `python app.py` to its first answered request, against importing TensorFlow and
    loading the Keras model (what a TensorFlow-serving app would pay before its first answer).
-3. memory: resident memory of the serving process after 50 requests, against a bare Python that
+5. memory: resident memory of the serving process after 50 requests, against a bare Python that
    imports gradio (the floor of any Gradio app).
-4. cli: CLI images/second on the shared posters, against one onnxruntime call per image.
-5. int8: fp32 vs int8 accuracy and latency, where artifacts/model.int8.onnx exists.
+6. cli: CLI images/second on the shared posters, against one onnxruntime call per image.
+7. int8: fp32 vs int8 accuracy and latency, where artifacts/model.int8.onnx exists.
 """
 
 from __future__ import annotations
@@ -30,11 +35,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.appserver import AppServer, free_port  # noqa: E402
 from poster_genre import GenreClassifier  # noqa: E402
-from tests.conftest import AppServer, free_port  # noqa: E402
-from train.data import data_dir_from_env, read_posters, split  # noqa: E402
+from poster_genre.classifier import MAPS_OUTPUT  # noqa: E402
+from poster_genre.explain import explain  # noqa: E402
+from train.data import data_dir_from_env, imdb_dir_from_env, read_tmdb, split  # noqa: E402
 
 MODEL = REPO / "model.onnx"
+PREVIOUS = REPO / "artifacts" / "model_v1.onnx"
 
 
 def median_seconds(run, repeats: int = 30, warmup: int = 3) -> float:
@@ -78,6 +86,54 @@ def latency(posters: list[Path]) -> dict:
             row[f"speedup_vs_{name}"] = round(keras_s / ort_s, 2)
         rows[f"batch{size}"] = row
     return rows
+
+
+def without_maps(model: Path, target: Path) -> Path:
+    """A copy of `model` whose activation-map output is removed (the graph prunes its two nodes)."""
+    import onnx
+
+    proto = onnx.load(str(model))
+    kept = [o for o in proto.graph.output if o.name != MAPS_OUTPUT]
+    del proto.graph.output[:]
+    proto.graph.output.extend(kept)
+    dropped = {MAPS_OUTPUT, f"{MAPS_OUTPUT}/features_nhwc"}
+    nodes = [n for n in proto.graph.node if not set(n.output) & dropped]
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes)
+    onnx.save(proto, str(target))
+    return target
+
+
+def versions(posters: list[Path], previous: Path) -> dict:
+    """Per-image latency at batch 1: the served model against the previous one and against itself
+    without the activation-map output."""
+    import tempfile
+
+    served = GenreClassifier(MODEL)
+    batch = served.prepare(posters[:1])
+    served_s = median_seconds(lambda: served.probabilities(batch), repeats=50)
+    rows = {"served_ms": round(1000 * served_s, 2)}
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = GenreClassifier(without_maps(MODEL, Path(tmp) / "plain.onnx"))
+        plain_s = median_seconds(lambda: plain.probabilities(batch), repeats=50)
+    rows.update({"baseline_same_model_without_maps_output_ms": round(1000 * plain_s, 2),
+                 "ratio_vs_without_maps": round(served_s / plain_s, 3)})
+    if not previous.exists():
+        return {**rows, "previous": f"skipped: no {previous}"}
+    old = GenreClassifier(previous)
+    previous_s = median_seconds(lambda: old.probabilities(batch), repeats=50)
+    return {**rows, "baseline_previous_model": previous.name, "baseline_previous_ms": round(1000 * previous_s, 2),
+            "ratio_vs_previous": round(served_s / previous_s, 3)}
+
+
+def explanation(posters: list[Path]) -> dict:
+    """A heatmap against a plain prediction, each from the poster file (decode included)."""
+    classifier = GenreClassifier(MODEL)
+    poster = posters[0]
+    predict_s = median_seconds(lambda: classifier.predict(poster))
+    explain_s = median_seconds(lambda: explain(classifier, poster))
+    return {"baseline_predict_ms": round(1000 * predict_s, 1), "explain_ms": round(1000 * explain_s, 1),
+            "ratio": round(explain_s / predict_s, 2)}
 
 
 def cold_start(poster: Path) -> dict:
@@ -134,27 +190,31 @@ def int8(data_dir: Path) -> dict:
     quantized = REPO / "artifacts" / "model.int8.onnx"
     if not quantized.exists():
         return {"skipped": "no artifacts/model.int8.onnx (python -m export.quantize writes it)"}
-    from export.quantize import accuracy_and_latency
+    from export.quantize import figures_and_latency, validation_split
 
-    _, val = split(read_posters(data_dir))
-    fp32, q = accuracy_and_latency(MODEL, val), accuracy_and_latency(quantized, val)
+    _, val = validation_split(MODEL, data_dir, imdb_dir_from_env())
+    fp32, q = figures_and_latency(MODEL, val), figures_and_latency(quantized, val)
     return {"fp32": fp32, "int8": q, "speedup": round(fp32["latency_ms_batch1"] / q["latency_ms_batch1"], 2)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
-    parser.add_argument("--only", nargs="+", choices=("latency", "cold_start", "memory", "cli", "int8"))
+    parser.add_argument("--only", nargs="+",
+                        choices=("latency", "versions", "explain", "cold_start", "memory", "cli", "int8"))
+    parser.add_argument("--previous", type=Path, default=PREVIOUS, help="the previous model, for `versions`")
     parser.add_argument("--cli-posters", type=int, default=200)
     args = parser.parse_args()
     os.environ.setdefault("POSTER_GENRE_THREADS", str(len(os.sched_getaffinity(0))))
-    _, val = split(read_posters(args.data_dir))
+    _, val = split(read_tmdb(args.data_dir))
     paths = [p.path for p in val]
     figures = {
         "latency": lambda: latency(paths),
+        "versions": lambda: versions(paths, args.previous),
+        "explain": lambda: explanation(paths),
         "cold_start": lambda: cold_start(paths[0]),
         "memory": lambda: memory(paths[0]),
-        "cli": lambda: cli([p.path for p in read_posters(args.data_dir)][: args.cli_posters]),
+        "cli": lambda: cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
         "int8": lambda: int8(args.data_dir),
     }
     for name in args.only or figures:

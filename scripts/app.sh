@@ -4,5 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv-app/bin/python ] || python3 -m venv .venv-app
 .venv-app/bin/pip install -q -r requirements.txt
-.venv-app/bin/python -m train.examples --out examples
 exec .venv-app/bin/python app.py --host 127.0.0.1 --port 7860 "$@"

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import AppServer, free_port  # noqa: E402
+from benchmarks.appserver import AppServer, free_port  # noqa: E402
 from tests.test_browser import CHROMIUM, FLAGS, LABEL  # noqa: E402
 
 
@@ -59,6 +59,7 @@ def main() -> None:
                 page.goto(server.url, wait_until="networkidle")
                 page.set_input_files("input[type=file]", str(poster))
                 page.wait_for_selector(LABEL, timeout=60_000)
+                page.wait_for_selector("#heatmap img[src]", timeout=60_000)
                 page.get_by_text("About the model").click()
                 page.wait_for_timeout(1000)
                 args.out.parent.mkdir(parents=True, exist_ok=True)

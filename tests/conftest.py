@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +13,19 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.appserver import AppServer, free_port  # noqa: E402,F401
 from poster_genre.labels import GENRES  # noqa: E402
-from train.data import data_dir_from_env  # noqa: E402
+from train.data import data_dir_from_env, imdb_dir_from_env  # noqa: E402
 
 DATA_DIR = data_dir_from_env()
+IMDB_DIR = imdb_dir_from_env()
 HAS_DATA = (DATA_DIR / "labels.csv").exists()
+HAS_IMDB = (IMDB_DIR / "labels.csv").exists()
 needs_data = pytest.mark.skipif(not HAS_DATA, reason=f"shared poster data not found at {DATA_DIR} "
                                                      "(set POSTER_GENRE_DATA to its folder)")
+needs_both = pytest.mark.skipif(not (HAS_DATA and HAS_IMDB),
+                                reason=f"shared poster data not found at {DATA_DIR} and {IMDB_DIR} "
+                                       "(set POSTER_GENRE_DATA and POSTER_GENRE_IMDB_DATA)")
 MODEL = REPO / "model.onnx"
 
 
@@ -52,9 +54,31 @@ def make_dataset(folder: Path, per_genre: int = 8) -> Path:
     return folder
 
 
+def make_imdb_dataset(folder: Path, films: int = 30) -> Path:
+    """A tiny folder in the schema of ../shared/data-imdb/labels.csv: multi-label, some films with
+    no genre of the five, and the first few sharing a TMDB id with `make_dataset`'s posters."""
+    (folder / "posters").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index in range(films):
+        genres = "|".join(g for bit, g in enumerate(GENRES) if (index + 1) >> bit & 1 and index % 7)
+        synthetic_poster(100 + index, (182, 268)).save(folder / "posters" / f"tt{index}.jpg")
+        rows.append([f"tt{index}", index if index < 6 else "", f"film {index}", 2000, f"posters/tt{index}.jpg",
+                     genres, genres or "Horror", "test"])
+    with open(folder / "labels.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["imdb_id", "tmdb_id", "title", "year", "file", "genres", "imdb_genres", "source"])
+        writer.writerows(rows)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     return make_dataset(tmp_path_factory.mktemp("tiny_data"))
+
+
+@pytest.fixture(scope="session")
+def tiny_imdb(tmp_path_factory) -> Path:
+    return make_imdb_dataset(tmp_path_factory.mktemp("tiny_imdb"))
 
 
 @pytest.fixture(scope="session")
@@ -67,58 +91,10 @@ def sample_poster(tmp_path_factory) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class AppServer:
-    """`python app.py` in a subprocess on 127.0.0.1, the way the README starts it."""
-
-    def __init__(self, examples: Path, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}/"
-        env = {**os.environ, "POSTER_GENRE_THREADS": "2"}
-        self.process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port), "--examples", str(examples)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 120) -> None:
-        import httpx
-
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited:\n{self.process.stdout.read()}")
-            try:
-                if httpx.get(self.url + "gradio_api/info", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError("app.py did not start in time")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
 @pytest.fixture(scope="session")
-def examples_dir(tmp_path_factory) -> Path:
-    """Example posters filled from the shared data (empty folder when it is absent)."""
-    folder = tmp_path_factory.mktemp("examples")
-    if HAS_DATA:
-        from train.examples import fill_examples
-
-        fill_examples(DATA_DIR, folder)
-    return folder
+def examples_dir() -> Path:
+    """The committed example posters."""
+    return REPO / "examples"
 
 
 @pytest.fixture(scope="session")

@@ -2,24 +2,73 @@
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import psutil
 import pytest
-from gradio_client import handle_file
+from gradio_client import Client, handle_file
+from PIL import Image
 
+from poster_genre import GenreClassifier
 from poster_genre.labels import GENRES
 from tests import bad_inputs
-from tests.conftest import synthetic_poster
+from tests.conftest import MODEL, AppServer, free_port, synthetic_poster
 
 
 def predict(client, path, *args):
     return client.predict(handle_file(str(path)), *args, api_name="/predict")
 
 
-def test_predict_returns_all_genres_summing_to_one(client, sample_poster):
+def explain(client, path, genre):
+    return client.predict(handle_file(str(path)), genre, api_name="/explain")
+
+
+MULTI_LABEL = GenreClassifier(MODEL).card.multi_label
+
+
+def valid_probabilities(result: dict) -> bool:
+    """All five genres, in 0..1, summing to 1 for a single-label model (not for a multi-label one)."""
+    return (set(result) == set(GENRES) and all(0 <= p <= 1 for p in result.values())
+            and (MULTI_LABEL or abs(sum(result.values()) - 1) < 1e-3))
+
+
+def test_predict_returns_all_genres(client, sample_poster):
     result = predict(client, sample_poster)
-    assert set(result) == set(GENRES)
-    assert abs(sum(result.values()) - 1) < 1e-3
+    assert valid_probabilities(result)
     assert list(result.values()) == sorted(result.values(), reverse=True)
+
+
+def test_tags_are_the_genres_at_or_above_their_thresholds(client, sample_poster):
+    probabilities = predict(client, sample_poster)
+    tags = client.predict(handle_file(str(sample_poster)), api_name="/tags")
+    card = GenreClassifier(MODEL).card
+    top = max(probabilities, key=probabilities.get)
+    assert tags["most_likely"] == {"label": top, "confidence": probabilities[top]}
+    expected = ([g for g, p in probabilities.items() if p >= card.thresholds[g]] if MULTI_LABEL else [top])
+    assert tags["genres"] == expected
+
+
+def test_explain_returns_an_overlay_that_depends_on_the_genre(client, sample_poster):
+    poster = Image.open(sample_poster)
+    probabilities = predict(client, sample_poster)
+    ranked = list(probabilities)
+    default = Image.open(explain(client, sample_poster, None))
+    first = Image.open(explain(client, sample_poster, ranked[0]))
+    last = Image.open(explain(client, sample_poster, ranked[-1]))
+    assert default.size[0] / default.size[1] == pytest.approx(poster.size[0] / poster.size[1], abs=0.01)
+    assert np.array_equal(np.asarray(default), np.asarray(first))  # the most likely genre by default
+    assert np.abs(np.asarray(first, float) - np.asarray(last, float)).mean() > 1
+
+
+def test_explain_refuses_unknown_genres_and_bad_files(client, app_server, sample_poster, tmp_path):
+    with pytest.raises(Exception, match="Unknown genre 'Horror'"):
+        explain(client, sample_poster, "Horror")
+    for maker in (bad_inputs.zero_bytes, bad_inputs.not_an_image, bad_inputs.decompression_bomb):
+        with pytest.raises(Exception, match="empty|not an image|pixels"):
+            explain(client, maker(tmp_path), None)
+    assert app_server.alive()
+    assert Image.open(explain(client, sample_poster, None)).size
 
 
 def test_top_k_limits_the_answer(client, sample_poster):
@@ -38,8 +87,7 @@ def test_awkward_input_through_the_api(maker, client, app_server, sample_poster,
         message = str(error.value)
         assert any(word in message for word in ("empty", "damaged", "not an image", "pixels")), message
     else:
-        result = predict(client, path)
-        assert set(result) == set(GENRES) and abs(sum(result.values()) - 1) < 1e-3
+        assert valid_probabilities(predict(client, path))
     assert app_server.alive()
     assert set(predict(client, sample_poster)) == set(GENRES)  # the next good request still succeeds
 
@@ -76,3 +124,22 @@ def test_memory_stays_bounded_over_200_requests(client, app_server, tmp_path):
     print(f"server RSS {before / 1e6:.0f} MB after warm-up, growth over 160 more requests {growth_mb:.1f} MB")
     assert growth_mb < 100
     assert server.memory_info().rss < 600e6
+
+
+def test_uploads_are_removed_from_the_cache_after_their_age(tmp_path, examples_dir):
+    cache = tmp_path / "gradio-cache"
+    server = AppServer(examples_dir, free_port(), "--cache-age", "2", env={"GRADIO_TEMP_DIR": str(cache)})
+    try:
+        client = Client(server.url, verbose=False)
+        poster = tmp_path / "upload-me.png"
+        synthetic_poster(21, (300, 450)).save(poster)
+        assert valid_probabilities(predict(client, poster))
+        cached = [p for p in cache.rglob("upload-me.png")]
+        assert cached, "the upload was not cached where expected"
+        deadline = time.time() + 30
+        while any(p.exists() for p in cached) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not any(p.exists() for p in cached), "the upload outlived its cache age"
+        assert valid_probabilities(predict(client, poster))  # and the server keeps answering
+    finally:
+        server.stop()

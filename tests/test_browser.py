@@ -31,11 +31,18 @@ def top_genre(client, path) -> str:
     return max(result, key=result.get)
 
 
-def test_upload_through_the_page_shows_the_top_genre(page, client, sample_poster):
+def test_upload_through_the_page_shows_the_top_genre_tags_and_heatmap(page, client, sample_poster):
     page.set_input_files("input[type=file]", str(sample_poster))
     page.wait_for_selector(LABEL, timeout=60_000)
-    assert page.inner_text(LABEL).strip() == top_genre(client, sample_poster)
+    top = top_genre(client, sample_poster)
+    assert page.inner_text(LABEL).strip() == top
     assert "Genres shown" in page.content()
+    page.wait_for_selector(f"#heat-caption:has-text('{top}')", timeout=60_000)
+    heatmap = page.wait_for_selector("#heatmap img[src]", timeout=60_000)
+    width, height = heatmap.evaluate("img => img.complete ? [img.naturalWidth, img.naturalHeight] : [0, 0]")
+    assert width > 0 and abs(width / height - 2 / 3) < 0.02  # a 2:3 poster keeps its shape
+    tags = page.inner_text("#tags")
+    assert "Tags:" in tags or "No confident genre" in tags
 
 
 def test_clicking_an_example_classifies_it(page, client, examples_dir):

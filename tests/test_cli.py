@@ -5,16 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
+import pytest
+from PIL import Image
+
+from poster_genre import GenreClassifier, __version__
 from poster_genre.labels import GENRES
-from tests.conftest import REPO, synthetic_poster
+from tests.conftest import MODEL, REPO, synthetic_poster
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
 def make_folder(tmp_path, sample_poster):
@@ -38,6 +43,7 @@ def test_jsonl_records_with_an_error_record_for_the_broken_file(tmp_path, sample
         assert len(record["labels"]) == 2 and record["labels"][0]["label"] in GENRES
         assert record["labels"][0]["confidence"] >= record["labels"][1]["confidence"]
         assert record["needs_review"] is True  # nothing is 99% sure
+        assert set(record["genres"]) <= set(GENRES)
     assert "classify" in result.stderr  # the progress bar
 
 
@@ -48,10 +54,44 @@ def test_csv_output_and_review_threshold(tmp_path, sample_poster):
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 2
     assert rows[0]["needs_review"] == "False" and rows[0]["error"] == ""
-    assert abs(sum(float(rows[0][f"confidence_{i}"]) for i in range(1, 6)) - 1) < 1e-3
+    assert sorted(rows[0][f"label_{i}"] for i in range(1, 6)) == sorted(GENRES)
+    if not GenreClassifier(MODEL).card.multi_label:
+        assert abs(sum(float(rows[0][f"confidence_{i}"]) for i in range(1, 6)) - 1) < 1e-3
+    assert set(filter(None, rows[0]["genres"].split("|"))) <= set(GENRES)
     assert rows[1]["error"] and rows[1]["label_1"] == ""
 
 
 def test_no_images_is_a_usage_error(tmp_path):
     result = run_cli(str(tmp_path))
     assert result.returncode == 2 and "no image files" in result.stderr
+
+
+def test_explain_writes_one_overlay_per_poster(tmp_path, sample_poster):
+    folder = make_folder(tmp_path, sample_poster)
+    result = run_cli(str(folder), "--explain", str(tmp_path / "heat"))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    written = sorted((tmp_path / "heat").glob("*.png"))
+    assert len(written) == 2 and "explanation" not in records[0]  # none for the broken file
+    for record in records[1:]:
+        overlay = Image.open(record["explanation"])
+        assert overlay.size[0] / overlay.size[1] == pytest.approx(
+            Image.open(record["file"]).size[0] / Image.open(record["file"]).size[1], abs=0.01)
+        assert record["explanation"].endswith(f"_{record['labels'][0]['label'].lower()}.png")
+
+
+def test_model_resolution_and_clear_errors(tmp_path, sample_poster):
+    missing = tmp_path / "missing.onnx"
+    result = run_cli(str(sample_poster), "--model", str(missing))
+    assert result.returncode == 2 and str(missing) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    from_env = run_cli(str(sample_poster), env={"POSTER_GENRE_MODEL": str(missing)})
+    assert from_env.returncode == 2 and str(missing) in from_env.stderr
+    explicit = run_cli(str(sample_poster), "--model", str(MODEL), env={"POSTER_GENRE_MODEL": str(missing)})
+    assert explicit.returncode == 0, explicit.stderr  # --model wins over the environment
+
+
+def test_version():
+    result = subprocess.run([sys.executable, "-m", "poster_genre", "--version"], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == f"python -m poster_genre {__version__}"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from PIL import Image
+
 from app import build_demo, example_posters, model_card_markdown
 from poster_genre import GenreClassifier
+from poster_genre.labels import GENRES
 from tests.conftest import DATA_DIR, MODEL, REPO, needs_data, synthetic_poster
 
 
@@ -30,33 +34,55 @@ def test_examples_are_listed_from_the_folder(tmp_path):
 def test_model_card_shows_the_metadata():
     card = GenreClassifier(MODEL).card
     text = model_card_markdown(card)
-    assert card.backbone in text and f"{card.input_size[0]}×{card.input_size[1]}" in text
-    assert f"{card.metrics['accuracy']:.1%}" in text and f"{card.probe['accuracy']:.1%}" in text
+    assert card.backbone in text and f"{card.input_size[0]}×{card.input_size[1]}" in text and card.kind in text
+    assert str(card.metrics["tmdb_v1"]["accuracy"]) in text
     assert str(card.data["train"]) in text and str(card.data["val"]) in text
     for genre in card.labels:
         assert f"| {genre} |" in text
+    for genre, threshold in card.thresholds.items():
+        assert f"| {genre} | {card.metrics['imdb']['average_precision'][genre]} | {threshold} |" in text
 
 
 def test_report_plots_are_shown():
     text = page_text(build_demo(GenreClassifier(MODEL), REPO / "examples", REPO / "reports"))
-    for plot in ("confusion_matrix", "training_curves", "selective_accuracy"):
-        assert f"{plot}.png" in text
+    for plot in sorted((REPO / "reports").glob("*.png")):
+        assert plot.name in text
+    assert len(list((REPO / "reports").glob("*.png"))) >= 4
+
+
+def test_committed_examples_one_per_genre_small_and_credited():
+    examples = sorted((REPO / "examples").glob("*.jpg"))
+    assert sorted(p.name.split("_")[0] for p in examples) == sorted(g.lower() for g in GENRES)
+    for path in examples:
+        assert Image.open(path).width <= 342
+    credits = (REPO / "examples" / "README.md").read_text()
+    assert "artwork" in credits and all(p.name in credits for p in examples)
+    assert "Example posters" in page_text(build_demo(GenreClassifier(MODEL), REPO / "examples", REPO / "reports"))
+
+
+def test_space_yaml_names_the_pinned_gradio_and_a_python_version():
+    front = (REPO / "README.md").read_text().split("---")[1]
+    fields = dict(line.split(":", 1) for line in front.strip().splitlines())
+    pins = dict(line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert fields["sdk_version"].strip() == pins["gradio"]
+    assert fields["python_version"].strip().strip('"') == "3.11"
+    assert fields["app_file"].strip() == "app.py"
 
 
 @needs_data
-def test_examples_are_the_most_confident_held_out_posters(tmp_path):
-    from train.data import read_posters, split
+def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path):
+    from train.data import read_tmdb, split
     from train.examples import fill_examples
 
-    written = fill_examples(DATA_DIR, tmp_path, per_genre=2)
-    _, val = split(read_posters(DATA_DIR))
-    val_by_id = {str(p.tmdb_id): p for p in val}
+    written = fill_examples(DATA_DIR, tmp_path)
+    assert len(written) == len(GENRES)
+    _, val = split(read_tmdb(DATA_DIR))
+    val_by_id = {p.tmdb_id: p for p in val}
     classifier = GenreClassifier(MODEL)
-    for genre in classifier.labels:
-        files = [f for f in written if f.name.startswith(f"{genre.lower()}_")]
-        assert len(files) == 2
-        chosen = [val_by_id[f.stem.split("_")[1]] for f in files]
-        assert all(p.genre == genre for p in chosen)
-        confidence = {p.tmdb_id: classifier.predict(p.path)[0].confidence
-                      for p in val if p.genre == genre}
-        assert sorted(confidence.values())[-2:] == sorted(confidence[p.tmdb_id] for p in chosen)
+    probs = {p.tmdb_id: row for p, row in zip(val, classifier.probabilities(classifier.prepare(p.path for p in val)))}
+    for index, (genre, path) in enumerate(zip(GENRES, written)):
+        chosen = val_by_id[path.stem.split("_")[1]]
+        assert chosen.genre == genre and Image.open(path).width <= 342
+        best = max(probs[p.tmdb_id][index] for p in val if p.genre == genre)
+        assert probs[chosen.tmdb_id][index] == pytest.approx(best)

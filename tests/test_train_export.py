@@ -1,62 +1,141 @@
-"""Real TensorFlow training and tf2onnx export, end to end, on a handful of generated images."""
+"""Real TensorFlow training and tf2onnx export, end to end, on a handful of generated images.
+
+Both kinds are trained (single-label on the TMDB schema, multi-label on both schemas) and the
+exported models are then served by the real CLI and the real app.
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import onnx
 import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
 
-from poster_genre import GenreClassifier
+from poster_genre import GenreClassifier, __version__
+from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
+from poster_genre.classifier import MAPS_OUTPUT
 from poster_genre.labels import GENRES
+from tests.conftest import REPO, AppServer, free_port
 from train.backbones import BACKBONES
 
 SIZE = ["64", "48"]
 
 
-@pytest.fixture(scope="module")
-def trained(tiny_dataset, tmp_path_factory):
+@pytest.fixture(scope="module", params=[SINGLE_LABEL, MULTI_LABEL])
+def trained(request, tiny_dataset, tiny_imdb, tmp_path_factory):
     """Train (weights=None, tiny input) and export: the whole pipeline, for real."""
     from export.to_onnx import export
     from train.train import main as train_main
 
-    out = tmp_path_factory.mktemp("run")
-    report = train_main(["--data-dir", str(tiny_dataset), "--weights", "none", "--input-size", *SIZE,
-                         "--views", "3", "--head-epochs", "3", "--finetune-epochs", "2",
+    kind = request.param
+    out = tmp_path_factory.mktemp(kind)
+    report = train_main(["--data-dir", str(tiny_dataset), "--kind", kind, "--weights", "none",
+                         "--imdb-dir", str(tiny_imdb) if kind == MULTI_LABEL else "none",
+                         "--input-size", *SIZE, "--views", "3", "--head-epochs", "3", "--finetune-epochs", "2",
                          "--out", str(out), "--reports-dir", str(out / "reports"),
                          "--cache-dir", str(out / "cache")])
     difference = export(out / "model.keras", out / "reports" / "metrics.json", out / "model.onnx",
-                        tiny_dataset, version="test", parity_count=8)
-    return out, report, difference
+                        tiny_dataset, parity_count=8)
+    return kind, out, report, difference
 
 
 def test_training_writes_model_report_and_plots(trained):
-    out, report, _ = trained
+    kind, out, report, _ = trained
     assert (out / "model.keras").exists()
-    for name in ("metrics.json", "confusion_matrix.png", "training_curves.png", "selective_accuracy.png"):
+    for name in ("metrics.json", "training_curves.png", "average_precision.png", "calibration.png",
+                 "selective_accuracy.png", "confusion_matrix.png"):
         assert (out / "reports" / name).stat().st_size > 0
     written = json.loads((out / "reports" / "metrics.json").read_text())
-    assert written["data"]["train"] + written["data"]["val"] == 40
-    assert set(written["validation"]["per_genre"]) == set(GENRES)
-    assert {"probe", "history", "validation"} <= written.keys()
-    assert len(written["validation"]["selective"]) > 1
+    assert written["kind"] == kind
+    assert written["data"]["train"] + written["data"]["val"] == (40 if kind == SINGLE_LABEL else 70)
+    assert written["data"]["train_counts"]["by_source"].get("imdb", 0) > 0 or kind == SINGLE_LABEL
+    for name in ("validation", "probe", "baseline"):
+        assert {"all", "tmdb", "tmdb_v1"} <= written[name].keys()
+        assert set(written[name]["all"]["average_precision"]) == set(GENRES)
+    assert ("imdb" in written["validation"]) == (kind == MULTI_LABEL)
+    assert len(written["validation"]["tmdb_v1"]["selective"]) > 1
+    assert (set(written["thresholds"]) == set(GENRES)) == (kind == MULTI_LABEL)
 
 
 def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
-    out, report, difference = trained
-    assert difference < 1e-4
+    kind, out, report, difference = trained
+    assert difference < 1e-4  # probabilities and activation maps
     model = onnx.load(str(out / "model.onnx"))
     graph_input = model.graph.input[0].type.tensor_type
     dims = [d.dim_value or d.dim_param for d in graph_input.shape.dim]
     assert isinstance(dims[0], str) and dims[1:] == [64, 48, 3]  # dynamic batch, NHWC
+    assert [o.name for o in model.graph.output][1] == MAPS_OUTPUT
     classifier = GenreClassifier(out / "model.onnx")
+    card = classifier.card
     assert classifier.labels == GENRES and classifier.input_size == (64, 48)
-    assert classifier.card.version == "test" and classifier.card.data["val"] == report["data"]["val"]
+    assert card.kind == kind and card.version == __version__ and card.data["val"] == report["data"]["val"]
+    assert card.thresholds == report["thresholds"]  # round trip through the ONNX metadata
+    assert card.metrics["tmdb_v1"]["accuracy"] == report["validation"]["tmdb_v1"]["accuracy"]
     keras_model = keras.models.load_model(out / "model.keras")
     batch = classifier.prepare(sorted((tiny_dataset / "posters").glob("*.jpg"))[:5])
-    assert np.abs(classifier.probabilities(batch) - keras_model.predict(batch, verbose=0)).max() < 1e-4
+    probs = classifier.probabilities(batch)
+    assert np.abs(probs - keras_model.predict(batch, verbose=0)).max() < 1e-4
+    if kind == SINGLE_LABEL:
+        assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
+    _, out, _, _ = trained
+    keras_model = keras.models.load_model(out / "model.keras")
+    weights, bias = keras_model.get_layer("genres").get_weights()
+    classifier = GenreClassifier(out / "model.onnx")
+    batch = classifier.prepare(sorted((tiny_dataset / "posters").glob("*.jpg"))[:6])
+    pooled = keras.Model(keras_model.input, keras_model.get_layer("pool").output).predict(batch, verbose=0)
+    logits = pooled @ weights + bias
+    _, maps = classifier.probabilities_and_maps(batch)
+    assert maps.shape[1:3] == (2, 2) and maps.shape[3] == len(GENRES)  # 64x48 input, stride 32
+    assert np.abs(maps.mean(axis=(1, 2)) + bias - logits).max() < 1e-4
+
+
+def test_cli_serves_the_model(trained, tiny_dataset, tmp_path):
+    kind, out, _, _ = trained
+    posters = sorted((tiny_dataset / "posters").glob("*.jpg"))[:4]
+    result = subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model",
+                             str(out / "model.onnx"), "--top-k", "5", "--explain", str(tmp_path / "heat")],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    classifier = GenreClassifier(out / "model.onnx")
+    for record in map(json.loads, result.stdout.splitlines()):
+        confidences = {item["label"]: item["confidence"] for item in record["labels"]}
+        if kind == SINGLE_LABEL:
+            assert record["genres"] == [record["labels"][0]["label"]]
+        else:
+            assert record["genres"] == [g for g, p in confidences.items() if p >= classifier.card.thresholds[g]]
+        assert Image.open(record["explanation"]).size == Image.open(record["file"]).size
+
+
+def test_app_serves_the_model(trained, tiny_dataset):
+    kind, out, _, _ = trained
+    server = AppServer(REPO / "examples", free_port(), "--model", str(out / "model.onnx"),
+                       "--reports", str(out / "reports"))
+    try:
+        client = Client(server.url, verbose=False)
+        path = sorted((tiny_dataset / "posters").glob("*.jpg"))[0]
+        poster = handle_file(str(path))
+        probabilities = client.predict(poster, api_name="/predict")
+        assert set(probabilities) == set(GENRES)
+        if kind == SINGLE_LABEL:
+            assert abs(sum(probabilities.values()) - 1) < 1e-3
+        tags = client.predict(poster, api_name="/tags")
+        assert tags["most_likely"]["label"] == max(probabilities, key=probabilities.get)
+        thresholds = GenreClassifier(out / "model.onnx").card.thresholds
+        expected = ([tags["most_likely"]["label"]] if kind == SINGLE_LABEL else
+                    [g for g, p in probabilities.items() if p >= thresholds[g]])
+        assert tags["genres"] == expected
+        assert Image.open(client.predict(poster, None, api_name="/explain")).size == Image.open(path).size
+    finally:
+        server.stop()
 
 
 def test_efficientnet_b4_builds_without_download_and_loads_a_weights_file(tmp_path):

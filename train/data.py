@@ -80,8 +80,6 @@ def read_tmdb(data_dir: Path, primary_only: bool = True) -> list[Poster]:
     return posters
 
 
-read_posters = read_tmdb  # version 1's loader: TMDB posters with a primary genre
-
 
 def read_imdb(data_dir: Path) -> list[Poster]:
     """IMDb posters with the film's genres among the five (none: a negative, kept)."""
@@ -132,7 +130,7 @@ def split_union(posters: list[Poster], imdb_val_fraction: float = IMDB_VAL_FRACT
        `imdb_val_fraction` of all IMDb films are held out.
     """
     tmdb_primary = [p for p in posters if p.source == "tmdb" and p.genre]
-    v1_train, v1_val = split(tmdb_primary, V1_VAL_FRACTION, seed)
+    _, v1_val = split(tmdb_primary, V1_VAL_FRACTION, seed)
     val_films = {p.film for p in v1_val}
     fixed = val_films | {p.film for p in posters if p.source == "tmdb"}
     imdb_films: dict[str, tuple[str, ...]] = {}

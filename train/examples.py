@@ -1,39 +1,48 @@
-"""Fill the app's examples folder with held-out posters, one (or more) per genre.
+"""Fill the app's examples folder with held-out posters, one per genre, at most 342 px wide.
 
-    python -m train.examples [--data-dir ../shared/data] [--out examples] [--per-genre 1]
+    python -m train.examples [--data-dir ../shared/data] [--out examples]
 
-Validation posters only, so the examples are posters the model never trained on. Of each genre's
-held-out posters, the ones the served model is most confident about (right or wrong) are taken:
-the Space is for tags trusted when the model is confident, so its examples show that case.
+Version 1's TMDB validation posters only, so the examples are posters the model never trained on.
+For each genre, the poster collected under it that the served model gives the highest probability
+of that genre is taken: the Space shows what a confident tag looks like. The files are
+committed (at most five, credited in examples/README.md), so a deployed Space has examples.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
-from poster_genre.classifier import DEFAULT_MODEL, GenreClassifier
-from poster_genre.cli import classify
+import numpy as np
+
+from poster_genre.classifier import GenreClassifier, default_model
 from poster_genre.labels import GENRES
-from train.data import data_dir_from_env, read_posters, split
+from poster_genre.preprocess import load_image
+from train.data import data_dir_from_env, read_tmdb, split
 
 REPO = Path(__file__).resolve().parents[1]
+MAX_WIDTH = 342
 
 
-def fill_examples(data_dir: Path, out: Path, per_genre: int = 1, model: Path = DEFAULT_MODEL) -> list[Path]:
-    """Copy the `per_genre` most confidently classified validation posters of each genre into `out`."""
-    _, val = split(read_posters(data_dir))
-    records = classify(GenreClassifier(model), [p.path for p in val], top_k=1, min_confidence=0)
-    top_confidence = [record["labels"][0]["confidence"] for record in records]
+def fill_examples(data_dir: Path, out: Path, model: Path | None = None) -> list[Path]:
+    """Write one example poster per genre into `out` as `<genre>_<tmdb_id>.jpg`, replacing older ones."""
+    _, val = split(read_tmdb(data_dir))
+    classifier = GenreClassifier(model or default_model())
+    probs = np.concatenate([classifier.probabilities(classifier.prepare(p.path for p in val[i:i + 32]))
+                            for i in range(0, len(val), 32)])
     out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.jpg"):
+        old.unlink()
     written = []
-    for genre in GENRES:
-        ranked = sorted((i for i, p in enumerate(val) if p.genre == genre), key=lambda i: -top_confidence[i])
-        for poster in (val[i] for i in ranked[:per_genre]):
-            target = out / f"{genre.lower()}_{poster.tmdb_id}{poster.path.suffix}"
-            shutil.copyfile(poster.path, target)
-            written.append(target)
+    for index, genre in enumerate(GENRES):
+        candidates = [i for i, p in enumerate(val) if p.genre == genre]
+        poster = val[max(candidates, key=lambda i: probs[i, index])]
+        image = load_image(poster.path)
+        if image.width > MAX_WIDTH:
+            image = image.resize((MAX_WIDTH, round(image.height * MAX_WIDTH / image.width)))
+        target = out / f"{genre.lower()}_{poster.tmdb_id}.jpg"
+        image.save(target, quality=88)
+        written.append(target)
     return written
 
 
@@ -41,12 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--out", type=Path, default=REPO / "examples")
-    parser.add_argument("--per-genre", type=int, default=1)
+    parser.add_argument("--model", type=Path, help="default: the served model")
     args = parser.parse_args()
     if not (args.data_dir / "labels.csv").exists():
-        print(f"No labels.csv in {args.data_dir}; examples left as they are.")
-        return
-    print(f"{len(fill_examples(args.data_dir, args.out, args.per_genre))} example posters in {args.out}")
+        raise SystemExit(f"No labels.csv in {args.data_dir}; examples left as they are.")
+    print(f"{len(fill_examples(args.data_dir, args.out, args.model))} example posters in {args.out}")
 
 
 if __name__ == "__main__":

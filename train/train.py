@@ -11,7 +11,7 @@
    does not tell the 500 px TMDB posters from the 182 px IMDb thumbnails.
 3. Stage 1, the linear probe: dropout + dense head on pooled features of the frozen network.
 4. Stage 2: unfreeze the top blocks (BatchNorm stays frozen) and fine-tune them with the head at
-   a low learning rate on the cached views, early stopping on validation loss.
+   a low learning rate on the cached views, early stopping on validation mAP (multi-label) or loss.
 5. Choose per-genre thresholds on validation (multi-label), evaluate per source against the
    baseline model.onnx on the same posters, write model.keras, the JSON report and the PNG plots.
 
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--views", type=int, default=3, help="augmented views cached per training poster")
     parser.add_argument("--top-blocks", type=int, default=2, help="blocks unfrozen in stage 2")
     parser.add_argument("--head-epochs", type=int, default=60)
-    parser.add_argument("--finetune-epochs", type=int, default=6)
+    parser.add_argument("--finetune-epochs", type=int, default=3)
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--finetune-lr", type=float, default=5e-5)
     parser.add_argument("--dropout", type=float, default=0.3)
@@ -72,13 +72,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--baseline", type=Path, default=REPO / "model.onnx",
                         help="ONNX model measured on the same validation posters (default: the served one)")
-    parser.add_argument("--out", type=Path, default=REPO / "artifacts", help="where model.keras goes")
+    parser.add_argument("--out", type=Path, help="where model.keras goes (default: artifacts/<backbone>)")
     parser.add_argument("--reports-dir", type=Path, default=REPO / "reports")
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     args = parser.parse_args(argv)
     args.weights = None if args.weights.lower() == "none" else args.weights
     args.imdb_dir = None if args.imdb_dir.lower() == "none" else Path(args.imdb_dir)
     args.input_size = tuple(args.input_size) if args.input_size else BACKBONES[args.backbone].input_size
+    args.out = args.out or REPO / "artifacts" / args.backbone
     return args
 
 
@@ -183,18 +184,23 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
     return {i: float(len(y) / (len(GENRES) * max(c, 1))) for i, c in enumerate(counts)}
 
 
-def fit(model: keras.Model, x, y, x_val, y_val, lr: float, epochs: int, args, patience: int) -> dict:
-    """Adam, cross-entropy with label smoothing, early stopping on validation loss."""
+def fit(model: keras.Model, x, y, x_val, y_val, lr: float, epochs: int, args, patience: int,
+        verbose: int = 2) -> dict:
+    """Adam, cross-entropy with label smoothing, early stopping on validation loss (single-label) or
+    validation mAP (multi-label).
+
+    verbose=1 draws a progress bar within each epoch (for the long stage 2), 2 one line per epoch."""
     if args.kind == SINGLE_LABEL:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing)
         metric, weights = keras.metrics.CategoricalAccuracy(name="accuracy"), class_weights(y)
-    else:
+        stop = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
+    else:  # ranking is what tags rest on: the validation loss rises with confidence while mAP still improves
         loss = keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing)
         metric, weights = keras.metrics.AUC(curve="PR", multi_label=True, name="mAP"), None
+        stop = keras.callbacks.EarlyStopping("val_mAP", mode="max", patience=patience, restore_best_weights=True)
     model.compile(keras.optimizers.Adam(lr), loss, metrics=[metric])
-    stop = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
     history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, validation_data=(x_val, y_val),
-                        class_weight=weights, callbacks=[stop], verbose=2, shuffle=True)
+                        class_weight=weights, callbacks=[stop], verbose=verbose, shuffle=True)
     return {k: [round(float(v), 5) for v in values] for k, values in history.history.items()}
 
 
@@ -257,7 +263,7 @@ def main(argv: list[str] | None = None) -> dict:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
     finetune = keras.Model(top.input, head(dropout(pool(top.output))))
     history["stage 2 (top blocks)"] = fit(finetune, x_train, y_views, x_val, y_val, args.finetune_lr,
-                                          args.finetune_epochs, args, patience=2)
+                                          args.finetune_epochs, args, patience=2, verbose=1)
     del x_train
 
     model = keras.Model(network.input, head(dropout(pool(network.output))), name=f"poster_genre_{args.backbone}")
