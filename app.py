@@ -54,10 +54,15 @@ def tags_markdown(tags: list[str], most_likely: tuple[str, float]) -> str:
     return f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
 
 
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "–" if value is None else str(value)
+
+
 def _figures_row(name: str, figures: dict) -> str:
     imdb, tmdb, v1 = figures.get("imdb", {}), figures.get("tmdb", {}), figures.get("tmdb_v1", {})
-    return (f"| {name} | {imdb.get('mAP', '–')} | {imdb.get('top1_in_genres', '–')} | {tmdb.get('mAP', '–')} | "
-            f"{tmdb.get('top1_in_genres', '–')} | {v1.get('accuracy', '–')} | {v1.get('macro_f1', '–')} |")
+    cells = [imdb.get("mAP"), imdb.get("top1_in_genres"), tmdb.get("mAP"), tmdb.get("top1_in_genres"),
+             v1.get("accuracy"), v1.get("macro_f1")]
+    return f"| {name} | " + " | ".join(_fmt(c) for c in cells) + " |"
 
 
 def model_card_markdown(card: ModelCard) -> str:
@@ -67,7 +72,7 @@ def model_card_markdown(card: ModelCard) -> str:
         metrics = {"tmdb_v1": metrics}
     main = metrics.get("imdb") or metrics.get("tmdb_v1", {})
     per_genre = "\n".join(
-        f"| {g} | {main.get('average_precision', {}).get(g, '–')} | {card.thresholds.get(g, '–')} | "
+        f"| {g} | {_fmt(main.get('average_precision', {}).get(g))} | {_fmt(card.thresholds.get(g))} | "
         f"{m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
         for g, m in main.get("per_genre", {}).items())
     v1 = metrics.get("tmdb_v1", {})

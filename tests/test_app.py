@@ -64,7 +64,7 @@ def test_explain_returns_an_overlay_that_depends_on_the_genre(client, sample_pos
 def test_explain_refuses_unknown_genres_and_bad_files(client, app_server, sample_poster, tmp_path):
     with pytest.raises(Exception, match="Unknown genre 'Horror'"):
         explain(client, sample_poster, "Horror")
-    for maker in (bad_inputs.zero_bytes, bad_inputs.not_an_image, bad_inputs.decompression_bomb):
+    for maker in (bad_inputs.empty_file, bad_inputs.text_as_jpeg, bad_inputs.decompression_bomb):
         with pytest.raises(Exception, match="empty|not an image|pixels"):
             explain(client, maker(tmp_path), None)
     assert app_server.alive()

@@ -53,7 +53,8 @@ def test_crop_box_is_the_region_the_model_sees():
     left, top, right, bottom = crop_box(image.size, (390, 260))
     assert (top, bottom) == (0, 500) and right - left == pytest.approx(500 * 260 / 390)
     fitted = ImageOps.fit(image, (26, 39), method=Image.Resampling.BILINEAR)
-    cropped = image.crop(tuple(round(v) for v in (left, top, right, bottom))).resize((26, 39), Image.Resampling.BILINEAR)
+    box = tuple(round(v) for v in (left, top, right, bottom))
+    cropped = image.crop(box).resize((26, 39), Image.Resampling.BILINEAR)
     assert np.abs(np.asarray(fitted, float) - np.asarray(cropped, float)).mean() < 8
 
 

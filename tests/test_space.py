@@ -35,12 +35,12 @@ def test_model_card_shows_the_metadata():
     card = GenreClassifier(MODEL).card
     text = model_card_markdown(card)
     assert card.backbone in text and f"{card.input_size[0]}×{card.input_size[1]}" in text and card.kind in text
-    assert str(card.metrics["tmdb_v1"]["accuracy"]) in text
+    assert f"{card.metrics['tmdb_v1']['accuracy']:.3f}" in text
     assert str(card.data["train"]) in text and str(card.data["val"]) in text
     for genre in card.labels:
         assert f"| {genre} |" in text
     for genre, threshold in card.thresholds.items():
-        assert f"| {genre} | {card.metrics['imdb']['average_precision'][genre]} | {threshold} |" in text
+        assert f"| {genre} | {card.metrics['imdb']['average_precision'][genre]:.3f} | {threshold:.3f} |" in text
 
 
 def test_report_plots_are_shown():

@@ -154,7 +154,6 @@ class Report:
 def fetch_genre(http: Http, store: Store, genre: str, per_genre: int, report: Report,
                 api_base: str, image_base: str, max_pages: int) -> None:
     """Page through discover for `genre` until `per_genre` posters are collected under it."""
-    names = {tmdb_id: name for name, tmdb_id in TMDB_GENRE_IDS.items()}
     with tqdm(total=per_genre, initial=min(store.count(genre), per_genre), desc=genre, unit="poster",
               file=sys.stderr) as bar:
         page, pages = 1, 1

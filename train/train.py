@@ -28,6 +28,7 @@ import json
 import sys
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -166,6 +167,20 @@ def run_bottom(bottom: ort.InferenceSession, images: np.ndarray, batch_size: int
         for i in tqdm(batches, desc=f"features {desc}", unit="batch", file=sys.stderr)])
 
 
+def train_features(bottom: ort.InferenceSession, posters: list[Poster], args: argparse.Namespace,
+                   key: dict) -> np.ndarray:
+    """The bottom's output for every augmented view of the training posters, each view cached."""
+    images, widths = load_images(posters, args.input_size, "train")
+    files = [str(p.path) for p in posters]
+
+    def view_features(view: int) -> np.ndarray:
+        return run_bottom(bottom, augmented_view(images, widths, view, args.seed), args.batch_size,
+                          f"train view {view + 1}/{args.views}")
+
+    return np.concatenate([cached(args.cache_dir, {**key, "part": "train", "view": view, "files": files},
+                                  partial(view_features, view)) for view in range(args.views)])
+
+
 def cached(cache_dir: Path, key: dict, compute) -> np.ndarray:
     """`compute()`'s array, stored under a hash of `key` so an identical rerun skips it."""
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -228,13 +243,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     key = {"backbone": args.backbone, "weights": args.weights, "size": args.input_size, "seed": args.seed,
            "top_blocks": args.top_blocks, "files": [str(p.path) for p in posters], "kind": args.kind}
-    train_images, train_widths = load_images(train_posters, args.input_size, "train")
-    x_train = np.concatenate([
-        cached(args.cache_dir, {**key, "part": "train", "view": view, "files": [str(p.path) for p in train_posters]},
-               lambda: run_bottom(fast_bottom, augmented_view(train_images, train_widths, view, args.seed),
-                                  args.batch_size, f"train view {view + 1}/{args.views}"))
-        for view in range(args.views)])
-    del train_images
+    x_train = train_features(fast_bottom, train_posters, args, key)
     val_images, _ = load_images(val_posters, args.input_size, "validation")
     x_val = cached(args.cache_dir, {**key, "part": "val", "files": [str(p.path) for p in val_posters]},
                    lambda: run_bottom(fast_bottom, val_images, args.batch_size, "validation"))
