@@ -172,7 +172,7 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
                 tag_line = gr.Markdown(elem_id="tags")
                 genres = gr.Label(num_top_classes=len(labels), label="Genres")
                 top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
-        with gr.Accordion("Where it looked", open=True):
+        with gr.Accordion("Where it looked", open=True, visible=classifier.has_maps):
             with gr.Row():
                 genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
                                     allow_custom_value=True, label="Genre", scale=1)
@@ -194,7 +194,11 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
                            object_fit="contain", label="Validation report")
         gr.on([poster.change, top_k.change, genre.change], show, [poster, top_k, genre], [genres, tag_line, caption],
               api_visibility="undocumented")
-        gr.on([poster.change, genre.change], where, [poster, genre], heatmap, api_name="explain")
+        if classifier.has_maps:
+            gr.on([poster.change, genre.change], where, [poster, genre], heatmap, api_name="explain")
+        else:
+            gr.Markdown("*This model has no activation maps, so there is no heatmap: add them with "
+                        "`python -m export.activation_maps MODEL.onnx`.*")
         gr.api(predict, api_name="predict")
         gr.api(tags, api_name="tags")
     return demo

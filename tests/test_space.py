@@ -86,3 +86,13 @@ def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path)
         assert chosen.genre == genre and Image.open(path).width <= 342
         best = max(probs[p.tmdb_id][index] for p in val if p.genre == genre)
         assert probs[chosen.tmdb_id][index] == pytest.approx(best)
+
+
+def test_a_model_without_activation_maps_is_served_without_the_heatmap(tmp_path):
+    from benchmarks.run import without_maps
+
+    classifier = GenreClassifier(without_maps(MODEL, tmp_path / "plain.onnx"))
+    assert not classifier.has_maps
+    config = build_demo(classifier, REPO / "examples", REPO / "reports").get_config_file()
+    assert "no activation maps" in json.dumps(config)
+    assert "explain" not in {d.get("api_name") for d in config["dependencies"]}

@@ -148,8 +148,7 @@ def model_metrics(kind: str, posters: list[Poster], probs: np.ndarray, threshold
             out[source] = multilabel_metrics(y[keep], probs[keep], tags[keep])
     v1 = np.array([p.source == "tmdb" and bool(p.genre) for p in posters])
     if v1.any():
-        out["tmdb_v1"] = metrics(np.array([p.label for p in np.asarray(posters, dtype=object)[v1]]),
-                                 probs[v1], GENRES)
+        out["tmdb_v1"] = metrics(np.array([p.label for p, keep in zip(posters, v1) if keep]), probs[v1], GENRES)
     return out
 
 
