@@ -29,7 +29,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from poster_genre.card import MULTI_LABEL
 from poster_genre.classifier import GenreClassifier
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, read_all, read_tmdb, split, split_union
-from train.evaluate import baseline_probabilities, model_metrics
+from train.evaluate import classifier_metrics
 
 MAX_MAP_LOSS, MAX_ACCURACY_LOSS = 0.005, 0.01
 
@@ -71,8 +71,7 @@ def _copy_metadata(source: Path, target: Path) -> None:
 def figures_and_latency(model: Path, posters: list[Poster], runs: int = 20) -> dict:
     """Validation figures, and median per-image latency at batch 1 over `runs` after warm-up."""
     classifier = GenreClassifier(model)
-    figures = model_metrics(classifier.card.kind, posters, baseline_probabilities(model, posters),
-                            classifier.card.thresholds)
+    figures = classifier_metrics(classifier, posters)
     one = classifier.prepare([posters[0].path])
     classifier.probabilities(one)
     times = []

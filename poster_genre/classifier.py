@@ -94,6 +94,11 @@ class GenreClassifier:
                                        {self.input_name: batch.astype(np.float32, copy=False)})
         return probs, maps
 
+    def batch_probabilities(self, images: Sequence[ImageSource], batch_size: int = 32) -> np.ndarray:
+        """Probabilities for many posters, preprocessed and run `batch_size` at a time (N, labels)."""
+        rows = [self.probabilities(self.prepare(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]
+        return np.concatenate(rows) if rows else np.zeros((0, len(self.labels)), np.float32)
+
     def prepare(self, images: Iterable[ImageSource]) -> np.ndarray:
         """Preprocess posters into one model batch with the shared preprocessing function."""
         return np.stack([preprocess(image, self.input_size) for image in images])

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from poster_genre import __version__
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, default_model
+from poster_genre.explain import overlay
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import IMAGE_SUFFIXES, InvalidImageError, fit_to_input, load_for_model
 
@@ -79,16 +80,14 @@ def classify(classifier: GenreClassifier, files: list[Path], top_k: int, min_con
 def write_explanation(classifier: GenreClassifier, image: Image.Image, maps: np.ndarray, probs: np.ndarray,
                       file: Path, folder: Path) -> Path:
     """The top genre's heat over the poster as `<folder>/<stem>_<genre>.png` (a new name if taken)."""
-    from poster_genre.explain import DISPLAYED_FORM, evidence, render
-
     index = int(np.argmax(probs))
-    overlay = render(image, evidence(maps, index, DISPLAYED_FORM[classifier.card.kind]), classifier.input_size)
+    heat = overlay(classifier, image, maps, index)
     folder.mkdir(parents=True, exist_ok=True)
     base = f"{file.stem}_{classifier.labels[index].lower()}"
     target, number = folder / f"{base}.png", 2
     while target.exists():
         target, number = folder / f"{base}-{number}.png", number + 1
-    overlay.save(target)
+    heat.save(target)
     return target
 
 

@@ -79,6 +79,13 @@ def render(image: Image.Image, heat: np.ndarray, input_size: tuple[int, int]) ->
     return poster
 
 
+def overlay(classifier: GenreClassifier, image: Image.Image, maps: np.ndarray, index: int,
+            form: str | None = None) -> Image.Image:
+    """Genre `index`'s evidence from one poster's (h, w, genres) maps, rendered over the poster."""
+    heat = evidence(maps, index, form or DISPLAYED_FORM[classifier.card.kind])
+    return render(image, heat, classifier.input_size)
+
+
 def explain(classifier: GenreClassifier, source: ImageSource, genre: str | None = None,
             form: str | None = None) -> Explanation:
     """Heat for `genre` (default: the most likely one) over the poster, from one model run."""
@@ -87,5 +94,5 @@ def explain(classifier: GenreClassifier, source: ImageSource, genre: str | None 
     image = load_for_model(source, classifier.input_size)
     probs, maps = classifier.probabilities_and_maps(fit_to_input(image, classifier.input_size)[None])
     index = int(probs[0].argmax()) if genre is None else classifier.labels.index(genre)
-    heat = evidence(maps[0], index, form or DISPLAYED_FORM[classifier.card.kind])
-    return Explanation(classifier.labels[index], float(probs[0, index]), render(image, heat, classifier.input_size))
+    shown = overlay(classifier, image, maps[0], index, form)
+    return Explanation(classifier.labels[index], float(probs[0, index]), shown)

@@ -80,7 +80,7 @@ def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path)
     _, val = split(read_tmdb(DATA_DIR))
     val_by_id = {p.tmdb_id: p for p in val}
     classifier = GenreClassifier(MODEL)
-    probs = {p.tmdb_id: row for p, row in zip(val, classifier.probabilities(classifier.prepare(p.path for p in val)))}
+    probs = {p.tmdb_id: row for p, row in zip(val, classifier.batch_probabilities([p.path for p in val]))}
     for index, (genre, path) in enumerate(zip(GENRES, written)):
         chosen = val_by_id[path.stem.split("_")[1]]
         assert chosen.genre == genre and Image.open(path).width <= 342

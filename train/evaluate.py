@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from poster_genre.card import MULTI_LABEL, SINGLE_LABEL  # noqa: E402
+from poster_genre.classifier import GenreClassifier  # noqa: E402
 from poster_genre.labels import GENRES  # noqa: E402
 from train.data import Poster  # noqa: E402
 
@@ -153,8 +154,9 @@ def model_metrics(kind: str, posters: list[Poster], probs: np.ndarray, threshold
 
 
 def evaluate(kind: str, posters: list[Poster], probs: np.ndarray, probe_probs: np.ndarray,
-             baseline_probs: np.ndarray | None, baseline_path: Path) -> dict:
-    """The report's evaluation part: thresholds, the model's metrics, the probe's and the baseline's."""
+             baseline: GenreClassifier | None) -> dict:
+    """The report's evaluation part: thresholds, the model's metrics, the probe's and the baseline's
+    (an ONNX model measured on the same posters)."""
     y = np.stack([p.targets for p in posters])
     thresholds = choose_thresholds(y, probs) if kind == MULTI_LABEL else {}
     probe_thresholds = choose_thresholds(y, probe_probs) if kind == MULTI_LABEL else {}
@@ -164,24 +166,17 @@ def evaluate(kind: str, posters: list[Poster], probs: np.ndarray, probe_probs: n
                                  "single-label: the most likely genre is the tag"),
               "validation": model_metrics(kind, posters, probs, thresholds),
               "probe": model_metrics(kind, posters, probe_probs, probe_thresholds)}
-    if baseline_probs is not None:
-        from poster_genre.classifier import GenreClassifier
-
-        card = GenreClassifier(baseline_path).card
-        report["baseline"] = {"model": str(baseline_path.name), "version": card.version, "kind": card.kind,
-                              **model_metrics(card.kind, posters, baseline_probs, card.thresholds)}
+    if baseline is not None:
+        card = baseline.card
+        report["baseline"] = {"model": baseline.path.name, "version": card.version, "kind": card.kind,
+                              **classifier_metrics(baseline, posters)}
     return report
 
 
-def baseline_probabilities(path: Path, posters: list[Poster]) -> np.ndarray | None:
-    """The baseline ONNX model's probabilities on `posters` (None when there is no such file)."""
-    if not Path(path).exists():
-        return None
-    from poster_genre.classifier import GenreClassifier
-
-    classifier = GenreClassifier(path)
-    return np.concatenate([classifier.probabilities(classifier.prepare(p.path for p in posters[i:i + 32]))
-                           for i in range(0, len(posters), 32)])
+def classifier_metrics(classifier: GenreClassifier, posters: list[Poster]) -> dict:
+    """`model_metrics` of an ONNX model on `posters`, with the kind and thresholds of its own card."""
+    probs = classifier.batch_probabilities([p.path for p in posters])
+    return model_metrics(classifier.card.kind, posters, probs, classifier.card.thresholds)
 
 
 def summary(report: dict) -> str:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from poster_genre.classifier import GenreClassifier, default_model
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import load_image
@@ -28,8 +26,7 @@ def fill_examples(data_dir: Path, out: Path, model: Path | None = None) -> list[
     """Write one example poster per genre into `out` as `<genre>_<tmdb_id>.jpg`, replacing older ones."""
     _, val = split(read_tmdb(data_dir))
     classifier = GenreClassifier(model or default_model())
-    probs = np.concatenate([classifier.probabilities(classifier.prepare(p.path for p in val[i:i + 32]))
-                            for i in range(0, len(val), 32)])
+    probs = classifier.batch_probabilities([p.path for p in val])
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.jpg"):
         old.unlink()

@@ -40,6 +40,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
+from poster_genre.classifier import GenreClassifier
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import preprocess
 from train import evaluate
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     model = keras.Model(network.input, head(dropout(pool(network.output))), name=f"poster_genre_{args.backbone}")
     probs = model.predict(val_images.astype(np.float32), batch_size=args.batch_size, verbose=0)
-    baseline = evaluate.baseline_probabilities(args.baseline, val_posters)
+    baseline = GenreClassifier(args.baseline) if args.baseline.exists() else None
     report = {
         "kind": args.kind,
         "backbone": args.backbone,
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> dict:
         "settings": {k: getattr(args, k) for k in ("views", "top_blocks", "head_lr", "finetune_lr", "dropout",
                                                    "label_smoothing", "batch_size", "head_epochs",
                                                    "finetune_epochs")},
-        **evaluate.evaluate(args.kind, val_posters, probs, probe_probs, baseline, args.baseline),
+        **evaluate.evaluate(args.kind, val_posters, probs, probe_probs, baseline),
         "history": history,
         "train_seconds": round(time.time() - started, 1),
     }
