@@ -17,7 +17,7 @@ from PIL import Image
 
 from poster_genre import GenreClassifier, InvalidImageError, ModelCard
 from poster_genre.classifier import default_model
-from poster_genre.explain import explain
+from poster_genre.explain import Analysis, analyse, check_genre, explain, heat
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
@@ -125,15 +125,38 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
     def ranked(row, top_k: int) -> dict[str, float]:
         return {p.label: round(p.confidence, 4) for p in classifier.rank(row, int(top_k))}
 
-    def show(poster: str | None, top_k: int, genre: str | None) -> tuple[dict[str, float] | None, str, str]:
+    def chosen(genre: str | None) -> str | None:
+        """The dropdown's or the API's genre; None means the most likely one."""
+        try:
+            check_genre(classifier, genre or None)
+        except ValueError as error:
+            raise refuse(str(error)) from None
+        return genre or None
+
+    def heat_view(analysis: Analysis, genre: str | None) -> tuple[str, Image.Image | None]:
+        if analysis.maps is None:
+            return "", None
+        shown = heat(classifier, analysis, chosen(genre))
+        return f"Heat for **{shown.genre}** ({shown.probability:.0%})", shown.overlay
+
+    def upload(poster: str | None, top_k: int, genre: str | None):
+        """The page's one model run per poster: probabilities, tags and the heatmap, kept for later changes."""
         if poster is None:
-            return None, "", ""
-        row = probabilities(poster)
-        tagging = classifier.tagging(row)
-        shown = labels.index(genre) if genre in labels else int(row.argmax())
-        caption = f"Heat for **{labels[shown]}** ({row[shown]:.0%})"
-        return (ranked(row, top_k), tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence)),
-                caption)
+            return None, None, "", "", None
+        try:
+            analysis = analyse(classifier, poster)
+        except InvalidImageError as error:
+            raise refuse(str(error)) from None
+        tagging = classifier.tagging(analysis.probabilities)
+        return (analysis, ranked(analysis.probabilities, top_k),
+                tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence)),
+                *heat_view(analysis, genre))
+
+    def rerank(analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
+        return None if analysis is None else ranked(analysis.probabilities, top_k)
+
+    def reheat(analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
+        return ("", None) if analysis is None else heat_view(analysis, genre)
 
     def check_top_k(top_k: int) -> int:
         if not 1 <= int(top_k) <= len(labels):
@@ -154,10 +177,9 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre)."""
         if poster is None:
             return None
-        if genre not in (None, MOST_LIKELY, *labels):
-            raise refuse(f"Unknown genre {genre!r}; choose one of {', '.join(labels)}, or none for the most likely.")
+        genre = chosen(genre)
         try:
-            return explain(classifier, poster, genre or None).overlay
+            return explain(classifier, poster, genre).overlay
         except InvalidImageError as error:
             raise refuse(str(error)) from None
 
@@ -175,7 +197,8 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
         with gr.Accordion("Where it looked", open=True, visible=classifier.has_maps):
             with gr.Row():
                 genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
-                                    allow_custom_value=True, label="Genre", scale=1)
+                                    allow_custom_value=True, label="Genre", scale=1,
+                                    elem_id="heat-genre")
                 caption = gr.Markdown(elem_id="heat-caption")
                 gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
                             "scale runs from dark purple through red to pale yellow.")
@@ -192,10 +215,13 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
             if plots:
                 gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in plots], columns=3, height="auto",
                            object_fit="contain", label="Validation report")
-        gr.on([poster.change, top_k.change, genre.change], show, [poster, top_k, genre], [genres, tag_line, caption],
-              api_visibility="undocumented")
+        analysis = gr.State(time_to_live=cache_age)
+        poster.change(upload, [poster, top_k, genre], [analysis, genres, tag_line, caption, heatmap],
+                      api_visibility="undocumented")
+        top_k.change(rerank, [analysis, top_k], genres, api_visibility="undocumented")
+        genre.change(reheat, [analysis, genre], [caption, heatmap], api_visibility="undocumented")
         if classifier.has_maps:
-            gr.on([poster.change, genre.change], where, [poster, genre], heatmap, api_name="explain")
+            gr.on([], where, [poster, genre], heatmap, api_name="explain")  # API only: the page uses `upload`
         else:
             gr.Markdown("*This model has no activation maps, so there is no heatmap: add them with "
                         "`python -m export.activation_maps MODEL.onnx`.*")

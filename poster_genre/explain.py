@@ -31,6 +31,15 @@ COLOUR_ANCHORS = np.array([(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99
 
 
 @dataclass(frozen=True)
+class Analysis:
+    """One poster after one model run: what the app keeps to re-rank and re-render without the model."""
+
+    image: Image.Image  # the decoded poster, at most MAX_SIDE px on its longer side
+    probabilities: np.ndarray  # (genres,)
+    maps: np.ndarray | None  # (h, w, genres), None for a model without activation maps
+
+
+@dataclass(frozen=True)
 class Explanation:
     genre: str
     probability: float
@@ -45,12 +54,20 @@ def evidence(maps: np.ndarray, index: int, form: str = "contrast") -> np.ndarray
     return own if form == "raw" else own - maps.mean(axis=-1)
 
 
-def colourise(values: np.ndarray) -> np.ndarray:
-    """Values in 0..1 to uint8 RGB on the dark-to-light scale."""
+def _interpolate_scale(values: np.ndarray) -> np.ndarray:
+    """Values in 0..1 to uint8 RGB, linearly between the colour anchors."""
     position = np.clip(values, 0, 1) * (len(COLOUR_ANCHORS) - 1)
     low = np.minimum(position.astype(int), len(COLOUR_ANCHORS) - 2)
     weight = (position - low)[..., None]
     return (COLOUR_ANCHORS[low] * (1 - weight) + COLOUR_ANCHORS[low + 1] * weight).astype(np.uint8)
+
+
+COLOUR_TABLE = _interpolate_scale(np.linspace(0, 1, 256))  # 256 levels: a lookup instead of per-pixel maths
+
+
+def colourise(levels: Image.Image) -> Image.Image:
+    """A greyscale ("L") image of levels 0..255 to RGB on the dark-to-light scale."""
+    return Image.merge("RGB", [levels.point(COLOUR_TABLE[:, band].tolist()) for band in range(3)])
 
 
 def crop_box(size: tuple[int, int], input_size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -65,15 +82,14 @@ def crop_box(size: tuple[int, int], input_size: tuple[int, int]) -> tuple[float,
 def render(image: Image.Image, heat: np.ndarray, input_size: tuple[int, int]) -> Image.Image:
     """The poster (its own aspect ratio, at most MAX_SIDE px) with `heat` smoothly upsampled over
     the region the model saw; the heat is scaled to 0..1 over the map."""
-    scale = min(1.0, MAX_SIDE / max(image.size))
-    poster = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                          Image.Resampling.BILINEAR)
+    poster = display_copy(image)
+    scale = poster.width / image.width
     left, top, right, bottom = (round(v * scale) for v in crop_box(image.size, input_size))
     span = float(heat.max() - heat.min())
     unit = (heat - heat.min()) / span if span > 0 else np.zeros_like(heat)
-    smooth = Image.fromarray(unit.astype(np.float32), "F").resize(
-        (max(1, right - left), max(1, bottom - top)), Image.Resampling.BICUBIC)
-    colours = Image.fromarray(colourise(np.asarray(smooth)), "RGB")
+    levels = Image.fromarray(np.round(unit * 255).astype(np.uint8), "L").resize(
+        (max(1, right - left), max(1, bottom - top)), Image.Resampling.BICUBIC)  # smooth, clamped to 0..255
+    colours = colourise(levels)
     region = poster.crop((left, top, right, bottom))
     poster.paste(Image.blend(region, colours, OPACITY), (left, top))
     return poster
@@ -86,13 +102,45 @@ def overlay(classifier: GenreClassifier, image: Image.Image, maps: np.ndarray, i
     return render(image, heat, classifier.input_size)
 
 
+def analyse(classifier: GenreClassifier, source: ImageSource) -> Analysis:
+    """Decode a poster and run the model once, with its activation maps when it has them."""
+    image = load_for_model(source, classifier.input_size)
+    batch = fit_to_input(image, classifier.input_size)[None]
+    if classifier.has_maps:
+        probs, maps = classifier.probabilities_and_maps(batch)
+        return Analysis(display_copy(image), probs[0], maps[0])
+    return Analysis(display_copy(image), classifier.probabilities(batch)[0], None)
+
+
+def display_copy(image: Image.Image) -> Image.Image:
+    """A copy of `image`, scaled down to at most MAX_SIDE px on its longer side (never up)."""
+    scale = min(1.0, MAX_SIDE / max(image.size))
+    if scale == 1.0:
+        return image.copy()
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                        Image.Resampling.BILINEAR)
+
+
+def check_genre(classifier: GenreClassifier, genre: str | None) -> None:
+    """Raise ValueError unless `genre` is None (the most likely genre) or one of the model's labels."""
+    if genre is not None and genre not in classifier.labels:
+        raise ValueError(f"Unknown genre {genre!r}; choose one of {', '.join(classifier.labels)}, "
+                         "or none for the most likely.")
+
+
+def heat(classifier: GenreClassifier, analysis: Analysis, genre: str | None = None,
+         form: str | None = None) -> Explanation:
+    """Heat for `genre` (default: the most likely one) over an analysed poster; no model run."""
+    check_genre(classifier, genre)
+    if analysis.maps is None:
+        raise ValueError(f"The model at {classifier.path} has no activation maps; re-export it.")
+    index = int(analysis.probabilities.argmax()) if genre is None else classifier.labels.index(genre)
+    shown = overlay(classifier, analysis.image, analysis.maps, index, form)
+    return Explanation(classifier.labels[index], float(analysis.probabilities[index]), shown)
+
+
 def explain(classifier: GenreClassifier, source: ImageSource, genre: str | None = None,
             form: str | None = None) -> Explanation:
     """Heat for `genre` (default: the most likely one) over the poster, from one model run."""
-    if genre is not None and genre not in classifier.labels:
-        raise ValueError(f"Unknown genre {genre!r}; choose one of {', '.join(classifier.labels)}.")
-    image = load_for_model(source, classifier.input_size)
-    probs, maps = classifier.probabilities_and_maps(fit_to_input(image, classifier.input_size)[None])
-    index = int(probs[0].argmax()) if genre is None else classifier.labels.index(genre)
-    shown = overlay(classifier, image, maps[0], index, form)
-    return Explanation(classifier.labels[index], float(probs[0, index]), shown)
+    check_genre(classifier, genre)
+    return heat(classifier, analyse(classifier, source), genre, form)

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.appserver import AppServer, free_port  # noqa: E402
-from tests.test_browser import CHROMIUM, FLAGS, LABEL  # noqa: E402
+from tests.test_browser import CHROMIUM, FLAGS, LABEL, open_page  # noqa: E402
 
 
 def drawn_poster(path: Path, sky: tuple[int, int, int], title: str) -> Path:
@@ -56,7 +56,7 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
                 page = browser.new_page(viewport={"width": 1200, "height": 760})
-                page.goto(server.url, wait_until="networkidle")
+                open_page(page, server.url)
                 page.set_input_files("input[type=file]", str(poster))
                 page.wait_for_selector(LABEL, timeout=60_000)
                 page.wait_for_selector("#heatmap img[src]", timeout=60_000)

@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's) drives the real page: upload a poster, click an example."""
+"""Headless Chromium (Debian's) drives the real page: upload a poster, pick a genre's heat, click an example."""
 
 from __future__ import annotations
 
@@ -16,12 +16,18 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 LABEL = '[data-testid="label-output-value"]'
 
 
+def open_page(page, url: str) -> None:
+    """Load the page until its poster input is there (the session heartbeat keeps the network busy)."""
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("input[type=file]", state="attached", timeout=60_000)
+
+
 @pytest.fixture(scope="module")
 def page(app_server):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(app_server.url, wait_until="networkidle")
+        open_page(page, app_server.url)
         yield page
         browser.close()
 
@@ -45,12 +51,22 @@ def test_upload_through_the_page_shows_the_top_genre_tags_and_heatmap(page, clie
     assert "Tags:" in tags or "No confident genre" in tags
 
 
+def test_choosing_another_genre_redraws_the_heatmap(page, client, sample_poster):
+    ranked = client.predict(handle_file(str(sample_poster)), api_name="/predict")
+    least = min(ranked, key=ranked.get)
+    before = page.get_attribute("#heatmap img", "src")
+    page.click("#heat-genre input")
+    page.locator(f"#heat-genre li:has-text('{least}')").first.click()
+    page.wait_for_selector(f"#heat-caption:has-text('{least}')", timeout=60_000)
+    page.wait_for_function(f"() => document.querySelector('#heatmap img')?.src !== {before!r}", timeout=60_000)
+
+
 def test_clicking_an_example_classifies_it(page, client, examples_dir):
     examples = sorted(p for p in examples_dir.iterdir() if p.suffix == ".jpg")
     if not examples:
         assert "No example posters" in page.content()  # the hint shown for an empty folder
         return
-    page.reload(wait_until="networkidle")  # a fresh page with no answer yet
+    open_page(page, page.url)  # a fresh page with no answer yet
     assert page.locator(LABEL).count() == 0
     page.locator(".gallery-item").last.click()
     expected = top_genre(client, examples[-1])

@@ -25,7 +25,7 @@ def jpeg(seed: int) -> bytes:
 
 
 class FakeTmdb:
-    """Discover pages per genre and w500 posters, with a 429, a broken image, a duplicate, a cut download."""
+    """Discover pages per genre and w500/w342 posters, with a 429, a broken image, a duplicate, a cut download."""
 
     def __init__(self) -> None:
         self.films = {}  # genre -> list of films
@@ -67,7 +67,10 @@ class FakeTmdb:
                     page = int(query["page"][0])
                     films = fake.films[genre][(page - 1) * 3: page * 3]
                     return self.reply(json.dumps({"page": page, "total_pages": 2, "results": films}).encode())
-                name = url.path.removeprefix("/t/p/w500")
+                size, _, name = url.path.removeprefix("/t/p/").partition("/")
+                name = "/" + name
+                if size not in ("w500", "w342"):
+                    name = None
                 if name not in fake.images:
                     self.send_response(404)
                     self.end_headers()
@@ -149,6 +152,8 @@ def test_balanced_and_examples_layout(tmdb, tmp_path):
     assert counts["Action"] == counts["Romance"] == 5  # Action has 5 good films of 6 (101 is broken)
     assert all((tmp_path / "ex" / r["file"]).name.startswith(r["genre"].lower() + "_") for r in got)
     assert len(list((tmp_path / "ex").glob("*.jpg"))) == 10  # the sixth Romance poster was removed
+    posters = [q for q in tmdb.queries if q.startswith("/t/p/")]
+    assert posters and all(q.startswith("/t/p/w342/") for q in posters)  # examples are committed: <= 342 px
     assert report.invalid == ["101"]
 
 

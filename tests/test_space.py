@@ -14,7 +14,7 @@ from tests.conftest import DATA_DIR, MODEL, REPO, needs_data, synthetic_poster
 
 
 def page_text(demo) -> str:
-    return json.dumps(demo.get_config_file())
+    return json.dumps(demo.get_config_file(), default=str)  # gr.State props hold a callback
 
 
 def test_without_examples_the_app_builds_with_a_hint(tmp_path):
@@ -88,11 +88,21 @@ def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path)
         assert probs[chosen.tmdb_id][index] == pytest.approx(best)
 
 
+def test_the_page_runs_the_model_once_per_upload():
+    demo = build_demo(GenreClassifier(MODEL), REPO / "examples", REPO / "reports")
+    config = demo.get_config_file()
+    poster = next(c["id"] for c in config["components"] if c.get("props", {}).get("label") == "Poster")
+    on_upload = [d for d in config["dependencies"] if [poster, "change"] in [list(t) for t in d["targets"]]]
+    assert len(on_upload) == 1  # probabilities, tags and heatmap from one model run
+    explain = next(d for d in config["dependencies"] if d.get("api_name") == "explain")
+    assert explain["targets"] == []  # the /explain endpoint is for API callers only
+
+
 def test_a_model_without_activation_maps_is_served_without_the_heatmap(tmp_path):
     from benchmarks.run import without_maps
 
     classifier = GenreClassifier(without_maps(MODEL, tmp_path / "plain.onnx"))
     assert not classifier.has_maps
     config = build_demo(classifier, REPO / "examples", REPO / "reports").get_config_file()
-    assert "no activation maps" in json.dumps(config)
+    assert "no activation maps" in json.dumps(config, default=str)
     assert "explain" not in {d.get("api_name") for d in config["dependencies"]}

@@ -85,7 +85,7 @@ def choose_thresholds(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     """Per genre, the threshold on the grid 0.05..0.95 with the best F1 on these posters."""
     chosen = {}
     for index, genre in enumerate(GENRES):
-        f1s = [_prf(y[:, index] > 0, probs[:, index] >= t)[2] for t in THRESHOLD_GRID]
+        f1s = [precision_recall_f1(y[:, index] > 0, probs[:, index] >= t)[2] for t in THRESHOLD_GRID]
         chosen[genre] = float(THRESHOLD_GRID[int(np.argmax(f1s))])
     return chosen
 
@@ -103,7 +103,7 @@ def multilabel_metrics(y: np.ndarray, probs: np.ndarray, tags: np.ndarray) -> di
     ap = {genre: average_precision(truth[:, i], probs[:, i]) for i, genre in enumerate(GENRES)}
     per_genre = {}
     for i, genre in enumerate(GENRES):
-        precision, recall, f1 = _prf(truth[:, i], tags[:, i])
+        precision, recall, f1 = precision_recall_f1(truth[:, i], tags[:, i])
         per_genre[genre] = {"precision": _round(precision), "recall": _round(recall), "f1": _round(f1),
                             "support": int(truth[:, i].sum())}
     both = (truth & tags).sum(1)
@@ -297,7 +297,8 @@ def plot_selective(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def _prf(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
+def precision_recall_f1(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
+    """Precision, recall and F1 of boolean predictions against boolean truth (0 when undefined)."""
     tp = float((truth & predicted).sum())
     precision, recall = tp / max(predicted.sum(), 1), tp / max(truth.sum(), 1)
     return precision, recall, _f1(precision, recall)

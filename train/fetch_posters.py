@@ -5,7 +5,8 @@
 
 Writes DIR/posters/<tmdb_id>.jpg and DIR/labels.csv (the schema of ../shared/data/labels.csv):
 `genre` is the genre a film was collected under, `genres` every one of the five that TMDB lists.
-With --examples the posters go flat into the folder as <genre>_<tmdb_id>.jpg.
+With --examples the posters go flat into the folder as <genre>_<tmdb_id>.jpg, at TMDB's w342 size
+(the widest a committed example may be); training posters are w500.
 
 Rerunning resumes: films already in labels.csv whose file decodes are never downloaded again.
 Every download is validated (decodes, sane size) and written atomically; HTTP 429 is honoured
@@ -33,6 +34,8 @@ from poster_genre.preprocess import InvalidImageError, load_image
 TMDB_GENRE_IDS = {"Action": 28, "Comedy": 35, "Drama": 18, "Romance": 10749, "Thriller": 53}
 API_BASE = "https://api.themoviedb.org/3"
 IMAGE_BASE = "https://image.tmdb.org/t/p"
+TRAINING_SIZE = "w500"  # TMDB image size of training posters
+EXAMPLE_SIZE = "w342"  # examples are committed, so at most 342 px wide
 MIN_SIDE, MAX_SIDE = 100, 4000
 TRANSIENT = {500, 502, 503, 504}
 
@@ -170,7 +173,7 @@ def fetch_genre(http: Http, store: Store, genre: str, per_genre: int, report: Re
                     report.resumed += tmdb_id in store.rows
                     continue
                 try:
-                    image = http.get(f"{image_base}/w500{poster_path}").content
+                    image = http.get(f"{image_base}/{EXAMPLE_SIZE if store.flat else TRAINING_SIZE}{poster_path}").content
                 except FetchError as error:
                     report.failed.append(f"{tmdb_id}: {error}")
                     continue
