@@ -2,9 +2,11 @@
 
     python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli int8]
 
-1. latency: onnxruntime vs Keras per image on the same model, batch 1 and 8 (median of 30 runs
-   after warm-up). Two Keras baselines: `model.predict` (Keras's documented inference call) and
-   `model.predict_on_batch` (its leanest compiled call, without predict's per-call data pipeline).
+Timed comparisons run their candidates in alternating blocks (`median_seconds`), medians of 30 runs.
+
+1. latency: onnxruntime vs Keras per image on the same model, batch 1 and 8. Two Keras baselines:
+   `model.predict` (Keras's documented inference call) and `model.predict_on_batch` (its leanest
+   compiled call, without predict's per-call data pipeline).
    Keras runs artifacts/<backbone>/model.keras when training left it there, else the same
    architecture built with random weights (the same computation).
 2. versions: the served model against the previous one (--previous, default artifacts/model_v1.onnx,
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -46,15 +49,22 @@ MODEL = REPO / "model.onnx"
 PREVIOUS = REPO / "artifacts" / "model_v1.onnx"
 
 
-def median_seconds(run, repeats: int = 30, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def median_seconds(runs: dict[str, Callable[[], object]], repeats: int = 30, block: int = 5,
+                   warmup: int = 3) -> dict[str, float]:
+    """Median seconds of each run, measured in alternating blocks of `block` runs (the order rotating
+    each round), so that drift of a shared machine falls on every side of a ratio alike. Blocks,
+    not single runs: onnxruntime's threads spin for a moment after a run and would slow the next
+    candidate."""
+    names = list(runs)
+    times = {name: [] for name in names}
+    for round_ in range(-(-repeats // block)):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            for index in range(warmup + block):
+                start = time.perf_counter()
+                runs[name]()
+                if index >= warmup:
+                    times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(seconds)) for name, seconds in times.items()}
 
 
 def keras_model(card):
@@ -78,13 +88,14 @@ def latency(posters: list[Path]) -> dict:
     rows = {"keras_model": source}
     for size in (1, 8):
         batch = batch8[:size]
-        ort_s = median_seconds(lambda: classifier.probabilities(batch))
+        seconds = median_seconds({"onnxruntime": lambda: classifier.probabilities(batch),
+                                  "predict": lambda: model.predict(batch, verbose=0),
+                                  "predict_on_batch": lambda: model.predict_on_batch(batch)})
+        ort_s = seconds["onnxruntime"]
         row = {"onnxruntime_ms_per_image": round(1000 * ort_s / size, 1)}
-        for name, call in (("predict", lambda: model.predict(batch, verbose=0)),
-                           ("predict_on_batch", lambda: model.predict_on_batch(batch))):
-            keras_s = median_seconds(call)
-            row[f"keras_{name}_ms_per_image"] = round(1000 * keras_s / size, 1)
-            row[f"speedup_vs_{name}"] = round(keras_s / ort_s, 2)
+        for name in ("predict", "predict_on_batch"):
+            row[f"keras_{name}_ms_per_image"] = round(1000 * seconds[name] / size, 1)
+            row[f"speedup_vs_{name}"] = round(seconds[name] / ort_s, 2)
         rows[f"batch{size}"] = row
     return rows
 
@@ -112,33 +123,39 @@ def versions(posters: list[Path], previous: Path) -> dict:
 
     served = GenreClassifier(MODEL)
     batch = served.prepare(posters[:1])
-    served_s = median_seconds(lambda: served.probabilities(batch), repeats=50)
-    rows = {"served_ms": round(1000 * served_s, 2)}
+    runs = {"served": lambda: served.probabilities(batch)}
     with tempfile.TemporaryDirectory() as tmp:
         plain = GenreClassifier(without_maps(MODEL, Path(tmp) / "plain.onnx"))
-        plain_s = median_seconds(lambda: plain.probabilities(batch), repeats=50)
-    rows.update({"baseline_same_model_without_maps_output_ms": round(1000 * plain_s, 2),
-                 "ratio_vs_without_maps": round(served_s / plain_s, 3)})
+        runs["plain"] = lambda: plain.probabilities(batch)
+        if previous.exists():
+            old = GenreClassifier(previous)
+            runs["previous"] = lambda: old.probabilities(batch)
+        seconds = median_seconds(runs, repeats=50)
+    rows = {"served_ms": round(1000 * seconds["served"], 2),
+            "baseline_same_model_without_maps_output_ms": round(1000 * seconds["plain"], 2),
+            "ratio_vs_without_maps": round(seconds["served"] / seconds["plain"], 3)}
     if not previous.exists():
         return {**rows, "previous": f"skipped: no {previous}"}
-    old = GenreClassifier(previous)
-    previous_s = median_seconds(lambda: old.probabilities(batch), repeats=50)
-    return {**rows, "baseline_previous_model": previous.name, "baseline_previous_ms": round(1000 * previous_s, 2),
-            "ratio_vs_previous": round(served_s / previous_s, 3)}
+    return {**rows, "baseline_previous_model": previous.name,
+            "baseline_previous_ms": round(1000 * seconds["previous"], 2),
+            "ratio_vs_previous": round(seconds["served"] / seconds["previous"], 3)}
 
 
 def explanation(posters: list[Path]) -> dict:
     """A heatmap against a plain prediction, each from the poster file (decode included)."""
     classifier = GenreClassifier(MODEL)
     poster = posters[0]
-    predict_s = median_seconds(lambda: classifier.predict(poster))
-    explain_s = median_seconds(lambda: explain(classifier, poster))
-    page_s = median_seconds(lambda: heat(classifier, analyse(classifier, poster)))
-    two_runs_s = median_seconds(lambda: (classifier.predict(poster), explain(classifier, poster)))
-    return {"baseline_predict_ms": round(1000 * predict_s, 1), "explain_ms": round(1000 * explain_s, 1),
-            "ratio": round(explain_s / predict_s, 2), "page_upload_ms": round(1000 * page_s, 1),
-            "baseline_predict_then_explain_ms": round(1000 * two_runs_s, 1),
-            "page_ratio_vs_predict_then_explain": round(page_s / two_runs_s, 2)}
+    seconds = median_seconds({
+        "predict": lambda: classifier.predict(poster),
+        "explain": lambda: explain(classifier, poster),
+        "page": lambda: heat(classifier, analyse(classifier, poster)),
+        "predict_then_explain": lambda: (classifier.predict(poster), explain(classifier, poster))})
+    return {"baseline_predict_ms": round(1000 * seconds["predict"], 1),
+            "explain_ms": round(1000 * seconds["explain"], 1),
+            "ratio": round(seconds["explain"] / seconds["predict"], 2),
+            "page_upload_ms": round(1000 * seconds["page"], 1),
+            "baseline_predict_then_explain_ms": round(1000 * seconds["predict_then_explain"], 1),
+            "page_ratio_vs_predict_then_explain": round(seconds["page"] / seconds["predict_then_explain"], 2)}
 
 
 def cold_start(poster: Path) -> dict:

@@ -79,8 +79,8 @@ def main() -> None:
     for genre in (*GENRES, "macro"):
         low, high = result["fold_thresholds"].get(genre, (None, None))
         spread = f"{result['thresholds'][genre]:.2f} / {low:.2f}..{high:.2f}" if low is not None else ""
-        own, crossed = result["in_sample"][genre], result["cross_fitted"][genre]
-        print(f"{genre:<10}{own:>10.3f}{crossed:>10.3f}{crossed / own:>7.3f}{result['fixed_0.5'][genre]:>8.3f}   {spread}")
+        own, crossed, fixed = (result[name][genre] for name in ("in_sample", "cross_fitted", "fixed_0.5"))
+        print(f"{genre:<10}{own:>10.3f}{crossed:>10.3f}{crossed / own:>7.3f}{fixed:>8.3f}   {spread}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -61,6 +61,9 @@ def test_training_writes_model_report_and_plots(trained):
     assert ("imdb" in written["validation"]) == (kind == MULTI_LABEL)
     assert len(written["validation"]["tmdb_v1"]["selective"]) > 1
     assert (set(written["thresholds"]) == set(GENRES)) == (kind == MULTI_LABEL)
+    saved = np.load(out / "val_probabilities.npz")  # for benchmarks/noise.py's paired comparisons
+    assert saved["model"].shape == saved["probe"].shape == (written["data"]["val"], len(GENRES))
+    assert len(saved["files"]) == written["data"]["val"]
 
 
 def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):

@@ -30,6 +30,7 @@ THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
 CALIBRATION_BINS = 10
 SOURCES = ("all", "imdb", "tmdb")
+PREDICTIONS = "val_probabilities.npz"  # beside model.keras: validation files, model and probe probabilities
 
 
 # Single-label metrics against the collected primary genre (version 1's figures).

@@ -173,7 +173,8 @@ def fetch_genre(http: Http, store: Store, genre: str, per_genre: int, report: Re
                     report.resumed += tmdb_id in store.rows
                     continue
                 try:
-                    image = http.get(f"{image_base}/{EXAMPLE_SIZE if store.flat else TRAINING_SIZE}{poster_path}").content
+                    size = EXAMPLE_SIZE if store.flat else TRAINING_SIZE
+                    image = http.get(f"{image_base}/{size}{poster_path}").content
                 except FetchError as error:
                     report.failed.append(f"{tmdb_id}: {error}")
                     continue

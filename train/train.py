@@ -13,7 +13,9 @@
 4. Stage 2: unfreeze the top blocks (BatchNorm stays frozen) and fine-tune them with the head at
    a low learning rate on the cached views, early stopping on validation mAP (multi-label) or loss.
 5. Choose per-genre thresholds on validation (multi-label), evaluate per source against the
-   baseline model.onnx on the same posters, write model.keras, the JSON report and the PNG plots.
+   baseline model.onnx on the same posters, write model.keras, the JSON report and the PNG plots,
+   and the validation probabilities of the model and the probe (val_probabilities.npz, for
+   benchmarks/noise.py's paired comparisons).
 
 Multi-label: five sigmoids, binary cross-entropy with label smoothing (a missing IMDb genre is weak
 evidence: lists are capped at three and two public copies disagree on 12% of films).
@@ -295,6 +297,8 @@ def main(argv: list[str] | None = None) -> dict:
         "train_seconds": round(time.time() - started, 1),
     }
     write_outputs(model, report, args.out, args.reports_dir)
+    np.savez(args.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in val_posters]), model=probs,
+             probe=probe_probs)
     return report
 
 

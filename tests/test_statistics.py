@@ -1,9 +1,11 @@
-"""The cross-fitted threshold check of benchmarks/thresholds.py on posters with known answers."""
+"""The statistics behind the reported figures (benchmarks/thresholds.py, benchmarks/noise.py), on
+posters with known answers."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.noise import mean_ap, paired_bootstrap, top1_in_genres
 from benchmarks.thresholds import compare
 from poster_genre.labels import GENRES
 
@@ -23,3 +25,15 @@ def test_cross_fitting_pays_for_thresholds_fitted_to_noise():
     probs = rng.random(truth.shape)  # scores that know nothing
     result = compare(truth, probs, folds=5, seed=0)
     assert result["cross_fitted"]["macro"] < result["in_sample"]["macro"]
+
+
+def test_a_model_against_itself_differs_by_nothing_and_a_better_one_stands_out():
+    rng = np.random.default_rng(2)
+    truth = rng.random((400, len(GENRES))) < 0.3
+    noisy = rng.random(truth.shape)
+    informed = np.clip(noisy * 0.5 + truth * 0.5, 0, 1)
+    same = paired_bootstrap(mean_ap, truth, noisy, noisy, resamples=200)
+    assert same["difference"] == same["se_difference"] == 0 and same["se_ours"] > 0
+    better = paired_bootstrap(top1_in_genres, truth, informed, noisy, resamples=200)
+    assert better["ours"] > better["theirs"] and better["standard_errors_apart"] > 5
+    assert better["se_difference"] > 0
