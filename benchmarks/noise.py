@@ -28,21 +28,9 @@ from poster_genre import GenreClassifier  # noqa: E402
 from poster_genre.classifier import default_model  # noqa: E402
 from poster_genre.labels import GENRES  # noqa: E402
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, read_all, split_union  # noqa: E402
-from train.evaluate import PREDICTIONS, average_precision  # noqa: E402
+from train.evaluate import PREDICTIONS, mean_average_precision, top1_in_genres  # noqa: E402
 
 Figure = Callable[[np.ndarray, np.ndarray], float]  # (truth or genre index, probabilities) -> figure
-
-
-def mean_ap(truth: np.ndarray, probs: np.ndarray) -> float:
-    """mAP over the genres that have a positive in this sample."""
-    scores = [average_precision(truth[:, i], probs[:, i]) for i in range(truth.shape[1]) if truth[:, i].any()]
-    return float(np.mean(scores))
-
-
-def top1_in_genres(truth: np.ndarray, probs: np.ndarray) -> float:
-    """Share of posters with a genre whose most likely genre is one of them."""
-    has = truth.any(axis=1)
-    return float(truth[has, probs[has].argmax(axis=1)].mean())
 
 
 def accuracy(primary: np.ndarray, probs: np.ndarray) -> float:
@@ -57,8 +45,9 @@ def paired_bootstrap(figure: Figure, truth: np.ndarray, ours: np.ndarray, theirs
     samples = [rng.integers(0, len(truth), len(truth)) for _ in range(resamples)]
     mine = np.array([figure(truth[s], ours[s]) for s in samples])
     difference = mine - np.array([figure(truth[s], theirs[s]) for s in samples])
-    observed = figure(truth, ours) - figure(truth, theirs)
-    return {"ours": round(figure(truth, ours), 4), "theirs": round(figure(truth, theirs), 4),
+    ours_figure, theirs_figure = figure(truth, ours), figure(truth, theirs)
+    observed = ours_figure - theirs_figure
+    return {"ours": round(ours_figure, 4), "theirs": round(theirs_figure, 4),
             "se_ours": round(float(mine.std()), 4), "difference": round(observed, 4),
             "se_difference": round(float(difference.std()), 4),
             "standard_errors_apart": round(observed / max(float(difference.std()), 1e-12), 1)}
@@ -70,7 +59,7 @@ def compare(posters: list[Poster], ours: np.ndarray, theirs: np.ndarray, seed: i
     truth = np.stack([p.targets for p in posters]) > 0
     primary = np.array([GENRES.index(p.genre) if p.genre in GENRES else -1 for p in posters])
     tmdb = ~imdb & (primary >= 0)
-    return {"imdb_mAP": paired_bootstrap(mean_ap, truth[imdb], ours[imdb], theirs[imdb], seed=seed),
+    return {"imdb_mAP": paired_bootstrap(mean_average_precision, truth[imdb], ours[imdb], theirs[imdb], seed=seed),
             "imdb_top1_in_genres": paired_bootstrap(top1_in_genres, truth[imdb], ours[imdb], theirs[imdb], seed=seed),
             "tmdb_accuracy": paired_bootstrap(accuracy, primary[tmdb], ours[tmdb], theirs[tmdb], seed=seed)}
 

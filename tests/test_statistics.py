@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.noise import mean_ap, paired_bootstrap, top1_in_genres
+from benchmarks.noise import paired_bootstrap
 from benchmarks.thresholds import compare
 from poster_genre.labels import GENRES
+from train.evaluate import mean_average_precision, top1_in_genres
 
 
 def test_separable_scores_are_tagged_perfectly_in_and_out_of_sample():
@@ -32,7 +33,7 @@ def test_a_model_against_itself_differs_by_nothing_and_a_better_one_stands_out()
     truth = rng.random((400, len(GENRES))) < 0.3
     noisy = rng.random(truth.shape)
     informed = np.clip(noisy * 0.5 + truth * 0.5, 0, 1)
-    same = paired_bootstrap(mean_ap, truth, noisy, noisy, resamples=200)
+    same = paired_bootstrap(mean_average_precision, truth, noisy, noisy, resamples=200)
     assert same["difference"] == same["se_difference"] == 0 and same["se_ours"] > 0
     better = paired_bootstrap(top1_in_genres, truth, informed, noisy, resamples=200)
     assert better["ours"] > better["theirs"] and better["standard_errors_apart"] > 5

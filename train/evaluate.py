@@ -82,6 +82,18 @@ def average_precision(y: np.ndarray, scores: np.ndarray) -> float:
     return float(precision_at[hits > 0].mean())
 
 
+def mean_average_precision(truth: np.ndarray, probs: np.ndarray) -> float:
+    """mAP: the mean average precision over the genres with a positive among these posters."""
+    return float(np.nanmean([average_precision(truth[:, i], probs[:, i]) for i in range(truth.shape[1])]))
+
+
+def top1_in_genres(truth: np.ndarray, probs: np.ndarray) -> float | None:
+    """Share of the posters with a genre whose most likely genre is one of theirs (None if none has one)."""
+    labelled = truth.any(axis=1)
+    hits = truth[np.arange(len(truth)), probs.argmax(axis=1)]
+    return float(hits[labelled].mean()) if labelled.any() else None
+
+
 def choose_thresholds(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     """Per genre, the threshold on the grid 0.05..0.95 with the best F1 on these posters."""
     chosen = {}
@@ -115,11 +127,11 @@ def multilabel_metrics(y: np.ndarray, probs: np.ndarray, tags: np.ndarray) -> di
     return {
         "posters": len(y),
         "posters_with_a_genre": int(labelled.sum()),
-        "mAP": _round(np.nanmean(list(ap.values()))),
+        "mAP": _round(mean_average_precision(truth, probs)),
         "average_precision": {g: _round(v) for g, v in ap.items()},
         "per_genre": per_genre,
         "sample_f1": _round(sample_f1.mean()),
-        "top1_in_genres": _round(top_hit[labelled].mean()) if labelled.any() else None,
+        "top1_in_genres": None if (top1 := top1_in_genres(truth, probs)) is None else _round(top1),
         "selective": selective_accuracy(probs[labelled], top_hit[labelled]),
         "calibration": calibration(truth, probs),
     }
