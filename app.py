@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import gradio as gr
 from gradio.data_classes import FileData
@@ -17,7 +19,7 @@ from PIL import Image
 
 from poster_genre import GenreClassifier, InvalidImageError, ModelCard
 from poster_genre.classifier import default_model
-from poster_genre.explain import Analysis, analyse, check_genre, explain, heat
+from poster_genre.explain import Analysis, UnknownGenreError, analyse, explain, heat
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +43,15 @@ def example_posters(folder: Path) -> list[list[str]]:
     if not folder.is_dir():
         return []
     return [[str(p)] for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+@contextmanager
+def refusing() -> Iterator[None]:
+    """Turn our own clear refusals (an unusable image, an unknown genre) into the caller's gr.Error."""
+    try:
+        yield
+    except (InvalidImageError, UnknownGenreError) as error:
+        raise refuse(str(error)) from None
 
 
 def refuse(message: str) -> gr.Error:
@@ -117,36 +128,25 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
     labels = classifier.labels
 
     def probabilities(poster: str) -> list[float]:
-        try:
+        with refusing():
             return classifier.probabilities(classifier.prepare([poster]))[0]
-        except InvalidImageError as error:
-            raise refuse(str(error)) from None
 
     def ranked(row, top_k: int) -> dict[str, float]:
         return {p.label: round(p.confidence, 4) for p in classifier.rank(row, int(top_k))}
 
-    def chosen(genre: str | None) -> str | None:
-        """The dropdown's or the API's genre; None means the most likely one."""
-        try:
-            check_genre(classifier, genre or None)
-        except ValueError as error:
-            raise refuse(str(error)) from None
-        return genre or None
-
     def heat_view(analysis: Analysis, genre: str | None) -> tuple[str, Image.Image | None]:
         if analysis.maps is None:
             return "", None
-        shown = heat(classifier, analysis, chosen(genre))
+        with refusing():
+            shown = heat(classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
         return f"Heat for **{shown.genre}** ({shown.probability:.0%})", shown.overlay
 
     def upload(poster: str | None, top_k: int, genre: str | None):
         """The page's one model run per poster: probabilities, tags and the heatmap, kept for later changes."""
         if poster is None:
             return None, None, "", "", None
-        try:
+        with refusing():
             analysis = analyse(classifier, poster)
-        except InvalidImageError as error:
-            raise refuse(str(error)) from None
         tagging = classifier.tagging(analysis.probabilities)
         return (analysis, ranked(analysis.probabilities, top_k),
                 tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence)),
@@ -177,11 +177,8 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre)."""
         if poster is None:
             return None
-        genre = chosen(genre)
-        try:
-            return explain(classifier, poster, genre).overlay
-        except InvalidImageError as error:
-            raise refuse(str(error)) from None
+        with refusing():
+            return explain(classifier, poster, genre or None).overlay
 
     examples = example_posters(examples_dir)
     frequency = max(1, min(cache_age, 600))

@@ -84,15 +84,18 @@ class GenreClassifier:
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (softmax or sigmoids, as the card's kind says) for a float32 batch (N, H, W, 3)."""
-        return self.session.run([self.output_name], {self.input_name: batch.astype(np.float32, copy=False)})[0]
+        return self._run([self.output_name], batch)[0]
 
     def probabilities_and_maps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and per-genre activation maps (N, h, w, labels), from one run of the model."""
         if not self.has_maps:
             raise ValueError(f"The model at {self.path} has no {MAPS_OUTPUT} output; re-export it.")
-        probs, maps = self.session.run([self.output_name, MAPS_OUTPUT],
-                                       {self.input_name: batch.astype(np.float32, copy=False)})
+        probs, maps = self._run([self.output_name, MAPS_OUTPUT], batch)
         return probs, maps
+
+    def _run(self, outputs: list[str], batch: np.ndarray) -> list[np.ndarray]:
+        """One onnxruntime call (which computes every output of the graph, whichever are fetched)."""
+        return self.session.run(outputs, {self.input_name: batch.astype(np.float32, copy=False)})
 
     def batch_probabilities(self, images: Sequence[ImageSource], batch_size: int = 32) -> np.ndarray:
         """Probabilities for many posters, preprocessed and run `batch_size` at a time (N, labels)."""

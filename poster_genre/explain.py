@@ -62,12 +62,13 @@ def _interpolate_scale(values: np.ndarray) -> np.ndarray:
     return (COLOUR_ANCHORS[low] * (1 - weight) + COLOUR_ANCHORS[low + 1] * weight).astype(np.uint8)
 
 
-COLOUR_TABLE = _interpolate_scale(np.linspace(0, 1, 256))  # 256 levels: a lookup instead of per-pixel maths
+# The scale at 256 levels, one lookup list per channel: colouring is Image.point, not per-pixel maths.
+COLOUR_BANDS = [band.tolist() for band in _interpolate_scale(np.linspace(0, 1, 256)).T]
 
 
 def colourise(levels: Image.Image) -> Image.Image:
     """A greyscale ("L") image of levels 0..255 to RGB on the dark-to-light scale."""
-    return Image.merge("RGB", [levels.point(COLOUR_TABLE[:, band].tolist()) for band in range(3)])
+    return Image.merge("RGB", [levels.point(band) for band in COLOUR_BANDS])
 
 
 def crop_box(size: tuple[int, int], input_size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -108,8 +109,10 @@ def analyse(classifier: GenreClassifier, source: ImageSource) -> Analysis:
     batch = fit_to_input(image, classifier.input_size)[None]
     if classifier.has_maps:
         probs, maps = classifier.probabilities_and_maps(batch)
-        return Analysis(display_copy(image), probs[0], maps[0])
-    return Analysis(display_copy(image), classifier.probabilities(batch)[0], None)
+        probs, maps = probs[0], maps[0]
+    else:
+        probs, maps = classifier.probabilities(batch)[0], None
+    return Analysis(display_copy(image), probs, maps)
 
 
 def display_copy(image: Image.Image) -> Image.Image:
@@ -121,10 +124,14 @@ def display_copy(image: Image.Image) -> Image.Image:
                         Image.Resampling.BILINEAR)
 
 
+class UnknownGenreError(ValueError):
+    """A genre the model does not know was asked for; the message lists the ones it does."""
+
+
 def check_genre(classifier: GenreClassifier, genre: str | None) -> None:
-    """Raise ValueError unless `genre` is None (the most likely genre) or one of the model's labels."""
+    """Raise UnknownGenreError unless `genre` is None (the most likely genre) or one of the model's labels."""
     if genre is not None and genre not in classifier.labels:
-        raise ValueError(f"Unknown genre {genre!r}; choose one of {', '.join(classifier.labels)}, "
+        raise UnknownGenreError(f"Unknown genre {genre!r}; choose one of {', '.join(classifier.labels)}, "
                          "or none for the most likely.")
 
 
@@ -142,5 +149,5 @@ def heat(classifier: GenreClassifier, analysis: Analysis, genre: str | None = No
 def explain(classifier: GenreClassifier, source: ImageSource, genre: str | None = None,
             form: str | None = None) -> Explanation:
     """Heat for `genre` (default: the most likely one) over the poster, from one model run."""
-    check_genre(classifier, genre)
+    check_genre(classifier, genre)  # refuse before decoding and running the model
     return heat(classifier, analyse(classifier, source), genre, form)
