@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from poster_genre import GenreClassifier  # noqa: E402
 from poster_genre.classifier import default_model  # noqa: E402
 from poster_genre.labels import GENRES  # noqa: E402
-from train.data import Poster, data_dir_from_env, imdb_dir_from_env, read_all, split_union  # noqa: E402
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for  # noqa: E402
 from train.evaluate import PREDICTIONS, mean_average_precision, top1_in_genres  # noqa: E402
 
 Figure = Callable[[np.ndarray, np.ndarray], float]  # (truth or genre index, probabilities) -> figure
@@ -85,8 +85,9 @@ def main() -> None:
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    _, val = split_union(read_all(args.data_dir, args.imdb_dir))
-    served = GenreClassifier(args.model).batch_probabilities([p.path for p in val])
+    classifier = GenreClassifier(args.model)
+    _, _, val = split_for(classifier.card.kind, args.data_dir, args.imdb_dir)
+    served = classifier.batch_probabilities([p.path for p in val])
     result = {"posters": len(val)}
     if args.previous.exists():
         previous = GenreClassifier(args.previous).batch_probabilities([p.path for p in val])

@@ -43,7 +43,7 @@ from benchmarks.appserver import AppServer, free_port  # noqa: E402
 from poster_genre import GenreClassifier  # noqa: E402
 from poster_genre.classifier import MAPS_OUTPUT  # noqa: E402
 from poster_genre.explain import analyse, explain, heat  # noqa: E402
-from train.data import data_dir_from_env, imdb_dir_from_env, read_tmdb, split  # noqa: E402
+from train.data import data_dir_from_env, imdb_dir_from_env, read_tmdb, split, split_for  # noqa: E402
 
 MODEL = REPO / "model.onnx"
 PREVIOUS = REPO / "artifacts" / "model_v1.onnx"
@@ -212,9 +212,9 @@ def int8(data_dir: Path) -> dict:
     quantized = REPO / "artifacts" / "model.int8.onnx"
     if not quantized.exists():
         return {"skipped": "no artifacts/model.int8.onnx (python -m export.quantize writes it)"}
-    from export.quantize import figures_and_latency, validation_split
+    from export.quantize import figures_and_latency
 
-    _, val = validation_split(MODEL, data_dir, imdb_dir_from_env())
+    _, _, val = split_for(GenreClassifier(MODEL).card.kind, data_dir, imdb_dir_from_env())
     fp32, q = figures_and_latency(MODEL, val), figures_and_latency(quantized, val)
     return {"fp32": fp32, "int8": q, "speedup": round(fp32["latency_ms_batch1"] / q["latency_ms_batch1"], 2)}
 

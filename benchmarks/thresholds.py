@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 from poster_genre import GenreClassifier  # noqa: E402
 from poster_genre.classifier import default_model  # noqa: E402
 from poster_genre.labels import GENRES  # noqa: E402
-from train.data import data_dir_from_env, imdb_dir_from_env, read_all, split_union  # noqa: E402
+from train.data import data_dir_from_env, imdb_dir_from_env, split_for  # noqa: E402
 from train.evaluate import precision_recall_f1, choose_thresholds  # noqa: E402
 
 
@@ -69,8 +69,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    _, val = split_union(read_all(args.data_dir, args.imdb_dir))
     classifier = GenreClassifier(args.model)
+    _, _, val = split_for(classifier.card.kind, args.data_dir, args.imdb_dir)
     probs = classifier.batch_probabilities([p.path for p in val])
     truth = np.stack([p.targets for p in val]) > 0
     result = compare(truth, probs, args.folds, args.seed)

@@ -26,9 +26,8 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from poster_genre.card import MULTI_LABEL
 from poster_genre.classifier import GenreClassifier
-from train.data import Poster, data_dir_from_env, imdb_dir_from_env, read_all, read_tmdb, split, split_union
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
 from train.evaluate import classifier_metrics
 
 MAX_MAP_LOSS, MAX_ACCURACY_LOSS = 0.005, 0.01
@@ -84,17 +83,10 @@ def figures_and_latency(model: Path, posters: list[Poster], runs: int = 20) -> d
             "size_mb": round(model.stat().st_size / 1e6, 1)}
 
 
-def validation_split(fp32: Path, data_dir: Path, imdb_dir: Path) -> tuple[list[Poster], list[Poster]]:
-    """The split the model was trained on: both folders for multi-label, version 1's for single-label."""
-    if GenreClassifier(fp32).card.kind == MULTI_LABEL:
-        return split_union(read_all(data_dir, imdb_dir))
-    return split(read_tmdb(data_dir))
-
-
 def quantize_and_report(fp32: Path, int8: Path, data_dir: Path, report_path: Path,
                         imdb_dir: Path | None = None, calibration_count: int = 128) -> dict:
     """Quantize on training posters, measure both models on validation posters, write the JSON."""
-    train, val = validation_split(fp32, data_dir, imdb_dir or imdb_dir_from_env())
+    _, train, val = split_for(GenreClassifier(fp32).card.kind, data_dir, imdb_dir or imdb_dir_from_env())
     calibration = random.Random(0).sample(train, min(calibration_count, len(train)))
     quantize(fp32, int8, calibration)
     report = {"fp32": figures_and_latency(fp32, val), "int8": figures_and_latency(int8, val),

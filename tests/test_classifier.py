@@ -12,7 +12,7 @@ from poster_genre import GenreClassifier, ModelNotFoundError, Tagging
 from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
 from poster_genre.labels import GENRES
 from tests.conftest import DATA_DIR, IMDB_DIR, MODEL, REPO, needs_both
-from train.data import read_all, read_tmdb, split, split_union
+from train.data import split_for
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +93,7 @@ def test_committed_model_meets_the_bar_on_held_out_posters(classifier):
     from train.evaluate import classifier_metrics
 
     card = classifier.card
-    if card.multi_label:
-        posters = read_all(DATA_DIR, IMDB_DIR)
-        _, val = split_union(posters, seed=card.data["seed"])
-    else:
-        _, val = split(read_tmdb(DATA_DIR), seed=card.data["seed"])
+    _, _, val = split_for(card.kind, DATA_DIR, IMDB_DIR, card.data["seed"])
     assert len(val) == card.data["val"]
     measured = classifier_metrics(classifier, val)
     v1 = measured["tmdb_v1"]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poster_genre.card import SINGLE_LABEL
 from poster_genre.labels import GENRES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -150,6 +151,17 @@ def split_union(posters: list[Poster], imdb_val_fraction: float = IMDB_VAL_FRACT
     train = [p for p in posters if p.film not in val_films]
     val = [p for p in posters if p.film in val_films]
     return train, val
+
+
+def split_for(kind: str, tmdb_dir: Path, imdb_dir: Path | None, seed: int = 42
+              ) -> tuple[list[Poster], list[Poster], list[Poster]]:
+    """(all, train, val) as a model of `kind` is trained and validated: version 1's TMDB posters and
+    split for single-label, both folders and the split over their union for multi-label."""
+    if kind == SINGLE_LABEL:
+        posters = read_tmdb(tmdb_dir)
+        return posters, *split(posters, seed=seed)
+    posters = read_all(tmdb_dir, imdb_dir)
+    return posters, *split_union(posters, seed=seed)
 
 
 def allocate(strata: dict[tuple[str, ...], list[str]], total: int) -> dict[tuple[str, ...], int]:

@@ -47,8 +47,7 @@ from poster_genre.labels import GENRES
 from poster_genre.preprocess import preprocess
 from train import evaluate
 from train.backbones import BACKBONES
-from train.data import (Poster, data_dir_from_env, imdb_dir_from_env, read_all, read_tmdb, split,
-                        split_union)
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
 from train.lite2 import default_cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,15 +84,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.input_size = tuple(args.input_size) if args.input_size else BACKBONES[args.backbone].input_size
     args.out = args.out or REPO / "artifacts" / args.backbone
     return args
-
-
-def select_posters(args: argparse.Namespace) -> tuple[list[Poster], list[Poster], list[Poster]]:
-    """(all, train, val): single-label is version 1's TMDB set; multi-label is both folders."""
-    if args.kind == SINGLE_LABEL:
-        posters = read_tmdb(args.data_dir)
-        return posters, *split(posters, seed=args.seed)
-    posters = read_all(args.data_dir, args.imdb_dir)
-    return posters, *split_union(posters, seed=args.seed)
 
 
 def targets(posters: list[Poster], kind: str) -> np.ndarray:
@@ -235,7 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
     keras.utils.set_random_seed(args.seed)
     started = time.time()
 
-    posters, train_posters, val_posters = select_posters(args)
+    posters, train_posters, val_posters = split_for(args.kind, args.data_dir, args.imdb_dir, args.seed)
     y_train, y_val = targets(train_posters, args.kind), targets(val_posters, args.kind)
     print(f"{args.kind}: {len(train_posters)} training and {len(val_posters)} validation posters", file=sys.stderr)
 
