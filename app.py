@@ -19,7 +19,8 @@ from PIL import Image
 
 from poster_genre import GenreClassifier, InvalidImageError, ModelCard
 from poster_genre.classifier import default_model
-from poster_genre.explain import Analysis, UnknownGenreError, analyse, explain, heat
+from poster_genre.analysis import Analysis, analyse
+from poster_genre.explain import UnknownGenreError, explain, heat
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
@@ -101,6 +102,8 @@ def model_card_markdown(card: ModelCard) -> str:
 **Backbone** {card.backbone} · **input** {card.input_size[0]}×{card.input_size[1]} px (height×width),
 {card.resize_policy} · **kind** {card.kind}: {tagging} · **version** {card.version}
 
+{precision_markdown(card)}
+
 **Data** {data.get('posters', '?')} posters: {data.get('train', '?')} for training{f' ({sources})' if sources else ''},
 {data.get('val', '?')} held out for validation (no film on both sides).
 
@@ -122,6 +125,18 @@ Trust a tag only above a confidence threshold (version 1's TMDB validation poste
 """
 
 
+def precision_markdown(card: ModelCard) -> str:
+    """Which arithmetic is served and, for int8, what it cost against fp32 (the figures below are fp32's)."""
+    if card.precision != "int8":
+        return "**Precision** fp32."
+    cost, worst = card.quantization, card.quantization.get("worst_draw_vs_fp32", {})
+    return (f"**Precision** int8 (static, per-channel; head in float): {cost.get('speedup', '?')}× faster than fp32 "
+            f"and {cost.get('size_mb', '?')} MB instead of {cost.get('fp32_size_mb', '?')} MB. Against fp32 on the "
+            f"validation films, worst of {cost.get('draws', '?')} calibration draws: IMDb mAP "
+            f"{worst.get('imdb_mAP', 0):+.4f}, top-1-in-genres {worst.get('imdb_top1_in_genres', 0):+.4f}, "
+            f"TMDB accuracy {worst.get('tmdb_accuracy', 0):+.4f}. The figures below are fp32's.")
+
+
 def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path,
                cache_age: int = CACHE_AGE) -> gr.Blocks:
     """The Space: poster in; probabilities, tags and a heatmap out; examples; the model card."""
@@ -129,7 +144,7 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
 
     def probabilities(poster: str) -> list[float]:
         with refusing():
-            return classifier.probabilities(classifier.prepare([poster]))[0]
+            return analyse(classifier, poster).probabilities
 
     def ranked(row, top_k: int) -> dict[str, float]:
         return {p.label: round(p.confidence, 4) for p in classifier.rank(row, int(top_k))}

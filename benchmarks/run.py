@@ -1,8 +1,10 @@
 """Speed and size figures, each printed as a ratio against a baseline measured in the same run.
 
-    python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli int8]
+    python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli ray int8]
 
 Timed comparisons run their candidates in alternating blocks (`median_seconds`), medians of 30 runs.
+
+Figures 1-7 run the fp32 model.onnx (the model Keras and the previous version are compared with).
 
 1. latency: onnxruntime vs Keras per image on the same model, batch 1 and 8. Two Keras baselines:
    `model.predict` (Keras's documented inference call) and `model.predict_on_batch` (its leanest
@@ -19,8 +21,9 @@ Timed comparisons run their candidates in alternating blocks (`median_seconds`),
    loading the Keras model (what a TensorFlow-serving app would pay before its first answer).
 5. memory: resident memory of the serving process after 50 requests, against a bare Python that
    imports gradio (the floor of any Gradio app).
-6. cli: CLI images/second on the shared posters, against one onnxruntime call per image.
-7. int8: fp32 vs int8 accuracy and latency, where artifacts/model.int8.onnx exists.
+6. cli: CLI images/second on the shared posters, against one onnxruntime call per image (both fp32).
+7. ray: `classify --ray` on a local Ray against the local CLI, same posters and cores; Ray's start-up.
+8. int8: the served int8 copy against fp32 at batch 1, and both sizes (accuracy: reports/int8.json).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks.appserver import AppServer, free_port  # noqa: E402
 from poster_genre import GenreClassifier  # noqa: E402
 from poster_genre.classifier import MAPS_OUTPUT  # noqa: E402
-from poster_genre.explain import analyse, explain, heat  # noqa: E402
+from poster_genre.analysis import analyse  # noqa: E402
+from poster_genre.explain import explain, heat  # noqa: E402
 from train.data import data_dir_from_env, imdb_dir_from_env, read_tmdb, split, split_for  # noqa: E402
 
 MODEL = REPO / "model.onnx"
@@ -194,11 +198,17 @@ def memory(poster: Path) -> dict:
             "ratio": round(app_mb / floor_mb, 2)}
 
 
-def cli(posters: list[Path]) -> dict:
+def cli_seconds(posters: list[Path], *extra: str) -> float:
+    """Wall time of one `classify` process over `posters` (fp32, as the in-process baseline), start-up included."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters)], cwd=REPO,
-                   check=True, capture_output=True)
-    cli_rate = len(posters) / (time.perf_counter() - start)
+    subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model", str(MODEL),
+                    *extra],
+                   cwd=REPO, check=False, capture_output=True)
+    return time.perf_counter() - start
+
+
+def cli(posters: list[Path]) -> dict:
+    cli_rate = len(posters) / cli_seconds(posters)
     classifier = GenreClassifier(MODEL)
     start = time.perf_counter()
     for poster in posters:
@@ -208,22 +218,39 @@ def cli(posters: list[Path]) -> dict:
             "baseline_one_call_per_image_per_s": round(single_rate, 1), "ratio": round(cli_rate / single_rate, 2)}
 
 
-def int8(data_dir: Path) -> dict:
-    quantized = REPO / "artifacts" / "model.int8.onnx"
-    if not quantized.exists():
-        return {"skipped": "no artifacts/model.int8.onnx (python -m export.quantize writes it)"}
-    from export.quantize import figures_and_latency
+def ray_cli(posters: list[Path]) -> dict:
+    """`classify --ray` (a local Ray on this machine's cores) against the local CLI on the same posters, and
+    Ray's start-up: the same two commands on one poster."""
+    seconds = {"local": cli_seconds(posters), "ray": cli_seconds(posters, "--ray")}
+    one = {"local": cli_seconds(posters[:1]), "ray": cli_seconds(posters[:1], "--ray")}
+    startup = one["ray"] - one["local"]
+    return {"posters": len(posters), "baseline_local_images_per_s": round(len(posters) / seconds["local"], 1),
+            "ray_images_per_s": round(len(posters) / seconds["ray"], 1),
+            "ratio": round(seconds["local"] / seconds["ray"], 2),
+            "ray_startup_s": round(startup, 1),
+            "ray_images_per_s_after_startup": round(len(posters) / max(seconds["ray"] - startup, 1e-9), 1),
+            "ratio_after_startup": round(seconds["local"] / max(seconds["ray"] - startup, 1e-9), 2)}
 
-    _, _, val = split_for(GenreClassifier(MODEL).card.kind, data_dir, imdb_dir_from_env())
-    fp32, q = figures_and_latency(MODEL, val), figures_and_latency(quantized, val)
-    return {"fp32": fp32, "int8": q, "speedup": round(fp32["latency_ms_batch1"] / q["latency_ms_batch1"], 2)}
+
+def int8() -> dict:
+    """The served int8 copy against fp32 at batch 1 (alternating blocks, one run); its accuracy against
+    fp32 is `python -m export.quantize`'s report (reports/int8.json)."""
+    from export.quantize import latency_ratio
+
+    served = REPO / "model.int8.onnx"
+    if not served.exists():
+        return {"skipped": "no model.int8.onnx (python -m export.quantize writes it where it meets the rule)"}
+    _, val = split(read_tmdb(data_dir_from_env()))
+    inputs = GenreClassifier(MODEL).prepare([val[0].path])
+    return {**latency_ratio(MODEL, served, inputs), "fp32_mb": round(MODEL.stat().st_size / 1e6, 1),
+            "int8_mb": round(served.stat().st_size / 1e6, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--only", nargs="+",
-                        choices=("latency", "versions", "explain", "cold_start", "memory", "cli", "int8"))
+                        choices=("latency", "versions", "explain", "cold_start", "memory", "cli", "ray", "int8"))
     parser.add_argument("--previous", type=Path, default=PREVIOUS, help="the previous model, for `versions`")
     parser.add_argument("--cli-posters", type=int, default=200)
     args = parser.parse_args()
@@ -237,7 +264,8 @@ def main() -> None:
         "cold_start": lambda: cold_start(paths[0]),
         "memory": lambda: memory(paths[0]),
         "cli": lambda: cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
-        "int8": lambda: int8(args.data_dir),
+        "ray": lambda: ray_cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
+        "int8": int8,
     }
     for name in args.only or figures:
         print(json.dumps({name: figures[name]()}), flush=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 SINGLE_LABEL = "single-label"  # softmax over the genres: one genre per poster (version 1)
 MULTI_LABEL = "multi-label"  # one sigmoid per genre, tagged at per-genre thresholds (version 2)
-TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind")
+TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "precision")
+PRECISIONS = ("fp32", "int8")
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,24 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)  # validation metrics of the fine-tuned model
     probe: dict = field(default_factory=dict)  # validation metrics of the linear probe
     baseline: dict = field(default_factory=dict)  # the previous model's metrics on the same posters
+    precision: str = "fp32"  # arithmetic of the served graph: fp32, or int8 (static QDQ, from export.quantize)
+    quantization: dict = field(default_factory=dict)  # int8 only: the recipe and what it cost against fp32
 
     def __post_init__(self) -> None:
         if self.kind not in (SINGLE_LABEL, MULTI_LABEL):
             raise ValueError(f"Unknown model kind {self.kind!r}; expected {SINGLE_LABEL} or {MULTI_LABEL}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"Unknown precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}.")
         if self.kind == MULTI_LABEL and set(self.thresholds) != set(self.labels):
             raise ValueError("A multi-label model card needs one threshold per label.")
 
     @property
     def multi_label(self) -> bool:
         return self.kind == MULTI_LABEL
+
+    def with_precision(self, precision: str, quantization: dict) -> "ModelCard":
+        """This card for a copy of the model in another arithmetic (the figures stay fp32's)."""
+        return replace(self, precision=precision, quantization=quantization)
 
     def to_metadata(self) -> dict[str, str]:
         """ONNX metadata_props: every field as a string, JSON where it is not one."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -15,6 +17,9 @@ from poster_genre.preprocess import ImageSource, preprocess
 
 PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
 CHECKOUT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"  # the Space's model, in a clone
+INT8_NAME = "model.int8.onnx"  # the int8 copy beside each, present only where it met export.quantize's rule
+SERVED_ORDER = (PACKAGE_MODEL.with_name(INT8_NAME), PACKAGE_MODEL, CHECKOUT_MODEL.with_name(INT8_NAME), CHECKOUT_MODEL)
+IN_MEMORY = Path("<model bytes>")  # the path shown for a model given as bytes
 MAPS_OUTPUT = "genre_maps"  # the optional second output: per-genre activation maps (N, h, w, labels)
 
 
@@ -41,10 +46,26 @@ class Tagging:
 
 
 def default_model() -> Path:
-    """$POSTER_GENRE_MODEL, else the model bundled in the package, else the checkout's model.onnx."""
+    """$POSTER_GENRE_MODEL, else the package's model, else the checkout's: the int8 copy where it is there."""
     if os.environ.get("POSTER_GENRE_MODEL"):
         return Path(os.environ["POSTER_GENRE_MODEL"])
-    return PACKAGE_MODEL if PACKAGE_MODEL.exists() else CHECKOUT_MODEL
+    return next((path for path in SERVED_ORDER if path.exists()), CHECKOUT_MODEL)
+
+
+def saturating_int8_cpu() -> bool:
+    """Whether this CPU may saturate int8 products: x86 without VNNI (or whose flags cannot be read).
+
+    Such CPUs (AVX2 or AVX-512 without VNNI) sum u8 x s8 pairs in int16 (VPMADDUBSW); onnxruntime's
+    `session.x64quantprecision` avoids it with slower U8U8 products. On VNNI CPUs that option only
+    costs speed (measured here: int8 2.2x slower with it), so it is set only where it is needed.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True
+    return re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", flags) is None
 
 
 def default_threads() -> int:
@@ -56,16 +77,21 @@ def default_threads() -> int:
 class GenreClassifier:
     """Loads `model.onnx` once; labels, input size, kind and thresholds come from its metadata."""
 
-    def __init__(self, model_path: str | os.PathLike | None = None, threads: int | None = None) -> None:
-        path = Path(model_path) if model_path is not None else default_model()
-        if not path.is_file():
+    def __init__(self, model_path: str | os.PathLike | bytes | None = None, threads: int | None = None) -> None:
+        """`model_path` may also be the model file's bytes (as Ray actors get it from the object store)."""
+        in_memory = isinstance(model_path, bytes)
+        path = IN_MEMORY if in_memory else Path(model_path) if model_path is not None else default_model()
+        if not in_memory and not path.is_file():
             raise ModelNotFoundError(f"No model file at {path}.")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
+        if saturating_int8_cpu():  # U8U8 products instead of U8S8 pairs that can saturate int16 (fp32: no effect)
+            options.add_session_config_entry("session.x64quantprecision", "1")
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(model_path if in_memory else str(path), options,
+                                                providers=["CPUExecutionProvider"])
             self.card = ModelCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
             raise ModelNotFoundError(f"Cannot load the model at {path}: {error}") from error

@@ -1,87 +1,65 @@
 """Batch tagging for catalogues.
 
-    poster-genre classify PATH... [--top-k K] [--format jsonl|csv] [--min-confidence P] [--explain DIR]
+    poster-genre classify PATH... [--top-k K] [--min-confidence P] [--output FILE | --format jsonl|csv]
+                                  [--explain DIR] [--ray [ADDRESS]]
     (or: python -m poster_genre classify ...)
 
-Prints one record per image on stdout: `file`, `labels` (genres with confidences, most likely
-first), `genres` (the tag set: genres at or above the model's thresholds for a multi-label model,
-the most likely genre for a single-label one) and `needs_review` (top confidence below P). An
-unreadable file gets a record with an `error` instead of stopping the run. Progress goes to stderr.
+Writes one record per image: `file`, `labels` (genres with confidences, most likely first),
+`genres` (the tag set: genres at or above the model's thresholds for a multi-label model, the most
+likely genre for a single-label one) and `needs_review` (top confidence below P). An unreadable
+file gets a record with an `error` instead of stopping the run. PATHs are files, folders (walked
+for image files) or object-store prefixes (`s3://bucket/posters/`, `gs://...`, through pyarrow).
+Records go to stdout, or to --output (JSONL, CSV or Parquet by its suffix; with --ray, a path
+without one of those suffixes is a folder of parallel files in --format). Progress goes to stderr.
 The model is --model, else $POSTER_GENRE_MODEL, else the model bundled with the package.
+
+--ray runs the same analysis on a Ray cluster: a local one without ADDRESS, else `auto` or a
+`ray://host:10001` address (pip install "poster-genre[ray]").
+
+Exit status: 0 when every input was classified, 1 when any could not be (its record says why;
+the others are still written), 2 for a usage error (bad option, no model, nothing to classify).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import Iterable, Iterator
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from poster_genre import __version__
+from poster_genre.analysis import Analysis, analyse_batch
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, default_model
 from poster_genre.explain import overlay
+from poster_genre.inputs import find_images, is_uri, source
 from poster_genre.labels import GENRES
-from poster_genre.preprocess import IMAGE_SUFFIXES, InvalidImageError, fit_to_input, load_for_model
+from poster_genre.records import FORMATS, format_for, parquet_modules, record, write
 
 
-def find_images(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files as given; folders walked recursively for image files, in sorted order."""
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            yield path
-
-
-def classify(classifier: GenreClassifier, files: list[Path], top_k: int, min_confidence: float,
+def classify(classifier: GenreClassifier, files: list[str], top_k: int, min_confidence: float,
              batch_size: int = 16, explain_dir: Path | None = None) -> Iterator[dict]:
-    """One record per file, in order; inference runs on batches of readable images.
+    """One record per file, in order, from the package's one analysis path, `batch_size` posters a run.
 
     With `explain_dir`, the top genre's activation map over each poster is written there as a PNG
     and the record names it in `explanation`.
     """
     for start in range(0, len(files), batch_size):
         chunk = files[start:start + batch_size]
-        images, records = [], []
-        for file in chunk:
-            try:
-                images.append(load_for_model(file, classifier.input_size))
-                records.append({"file": str(file)})
-            except InvalidImageError as error:
-                records.append({"file": str(file), "error": str(error)})
-        batch = np.stack([fit_to_input(image, classifier.input_size) for image in images]) if images else None
-        if batch is None:
-            probs, maps = [], []
-        elif explain_dir is not None:
-            probs, maps = classifier.probabilities_and_maps(batch)
-        else:
-            probs, maps = classifier.probabilities(batch), [None] * len(images)
-        rows = iter(zip(images, probs, maps))
-        for record in records:
-            if "error" not in record:
-                image, row, genre_maps = next(rows)
-                tagging = classifier.tagging(row, top_k)
-                record["labels"] = [{"label": p.label, "confidence": round(p.confidence, 4)} for p in tagging.labels]
-                record["genres"] = list(tagging.genres)
-                record["needs_review"] = tagging.top.confidence < min_confidence
-                if explain_dir is not None:
-                    record["explanation"] = str(write_explanation(classifier, image, genre_maps, row,
-                                                                  Path(record["file"]), explain_dir))
-            yield record
+        for file, result in zip(chunk, analyse_batch(classifier, [source(f) for f in chunk])):
+            item = record(classifier, file, result, top_k, min_confidence)
+            if explain_dir is not None and isinstance(result, Analysis):
+                item["explanation"] = str(write_explanation(classifier, result, Path(file), explain_dir))
+            yield item
 
 
-def write_explanation(classifier: GenreClassifier, image: Image.Image, maps: np.ndarray, probs: np.ndarray,
-                      file: Path, folder: Path) -> Path:
+def write_explanation(classifier: GenreClassifier, analysis: Analysis, file: Path, folder: Path) -> Path:
     """The top genre's heat over the poster as `<folder>/<stem>_<genre>.png` (a new name if taken)."""
-    index = int(np.argmax(probs))
-    heat = overlay(classifier, image, maps, index)
+    index = int(np.argmax(analysis.probabilities))
+    heat = overlay(classifier, analysis.image, analysis.maps, index)
     folder.mkdir(parents=True, exist_ok=True)
     base = f"{file.stem}_{classifier.labels[index].lower()}"
     target, number = folder / f"{base}.png", 2
@@ -91,30 +69,12 @@ def write_explanation(classifier: GenreClassifier, image: Image.Image, maps: np.
     return target
 
 
-def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
-    for record in records:
-        out.write(json.dumps(record) + "\n")
-
-
-def write_csv(records: Iterable[dict], out: TextIO, top_k: int) -> None:
-    """Flat CSV: file, label_1, confidence_1, ..., genres (`|`-joined), needs_review, explanation, error."""
-    columns = ["file"] + [f"{kind}_{i}" for i in range(1, top_k + 1) for kind in ("label", "confidence")]
-    writer = csv.DictWriter(out, columns + ["genres", "needs_review", "explanation", "error"], lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        row = {"file": record["file"], "error": record.get("error", ""), "needs_review": record.get("needs_review", ""),
-               "genres": "|".join(record.get("genres", [])), "explanation": record.get("explanation", "")}
-        for i, item in enumerate(record.get("labels", []), start=1):
-            row[f"label_{i}"], row[f"confidence_{i}"] = item["label"], item["confidence"]
-        writer.writerow(row)
-
-
 def progress(records: Iterable[dict], total: int) -> Iterator[dict]:
     """Pass records through while drawing a progress bar on stderr."""
     with tqdm(total=total, desc="classify", unit="poster", file=sys.stderr) as bar:
-        for record in records:
+        for item in records:
             bar.update()
-            yield record
+            yield item
 
 
 def program_name() -> str:
@@ -122,36 +82,83 @@ def program_name() -> str:
     return "poster-genre" if os.path.basename(sys.argv[0]) == "poster-genre" else "python -m poster_genre"
 
 
+def at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog=program_name(), description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("classify", help="tag poster files or folders")
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                     help="poster files, or folders walked recursively for image files")
+    run = commands.add_parser("classify", help="tag poster files, folders or object-store prefixes")
+    run.add_argument("paths", nargs="+", metavar="PATH",
+                     help="poster files, folders walked recursively for image files, or s3:// / gs:// prefixes")
     run.add_argument("--top-k", type=int, default=3, choices=range(1, len(GENRES) + 1), metavar="K",
                      help="genres listed per poster, most likely first (default 3)")
-    run.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
-    run.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
-                     help="needs_review when the top confidence is below P (default 0.5)")
+    run.add_argument("--format", choices=FORMATS, default="jsonl",
+                     help="output format on stdout or in an --output folder (default jsonl; a file's suffix wins)")
+    run.add_argument("--output", metavar="PATH",
+                     help="write records here instead of stdout: .jsonl, .csv or .parquet (with --ray, another "
+                          "name is a folder of parallel files)")
+    run.add_argument("--min-confidence", type=share, default=0.5, metavar="P",
+                     help="needs_review when the top confidence is below P, 0..1 (default 0.5)")
     run.add_argument("--model", type=Path,
                      help="ONNX model (default: $POSTER_GENRE_MODEL, else the model bundled with the package)")
-    run.add_argument("--batch-size", type=int, default=16, help="posters per inference call (default 16)")
-    run.add_argument("--threads", type=int, help="onnxruntime threads (default: $POSTER_GENRE_THREADS or all cores)")
+    run.add_argument("--batch-size", type=at_least_one, default=16, help="posters per inference call (default 16)")
+    run.add_argument("--threads", type=at_least_one,
+                     help="onnxruntime threads (default: $POSTER_GENRE_THREADS or all cores; with --ray, per actor, "
+                          "default 1)")
     run.add_argument("--explain", type=Path, metavar="DIR",
-                     help="write the top genre's heatmap over each poster as a PNG into DIR")
+                     help="write the top genre's heatmap over each poster as a PNG into DIR (not with --ray)")
+    run.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                     help="run on a Ray cluster: a local one without ADDRESS, else `auto` or ray://host:port")
+    run.add_argument("--actors", type=at_least_one,
+                     help="with --ray: model-holding actors (default: the cluster's CPUs / --threads)")
+    run.set_defaults(usage=run)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser()
     args = arguments.parse_args(argv)
-    files = list(find_images(args.paths))
-    if not files:
-        arguments.error("no image files found in the given paths")
+    run = args.usage  # errors below show `classify`'s usage
+    fmt = format_for(args.output, args.format) if args.output else args.format
+    if fmt == "parquet" and not args.output:
+        run.error("Parquet is written to a file or folder: give --output PATH")
+    if fmt == "parquet":
+        try:
+            parquet_modules()
+        except ImportError as error:
+            run.error(str(error))
+    if args.output and not is_uri(args.output) and format_for(args.output, None) and \
+            not Path(args.output).resolve().parent.is_dir():
+        run.error(f"--output: no folder {Path(args.output).resolve().parent} to write {Path(args.output).name} in")
+    if args.ray and args.explain:
+        run.error("--explain writes heatmaps on this machine; it cannot be combined with --ray")
+    if args.actors and not args.ray:
+        run.error("--actors applies only with --ray")
     try:
-        classifier = GenreClassifier(args.model or default_model(), args.threads)
+        files = list(find_images(args.paths))
+    except (FileNotFoundError, ImportError, OSError) as error:
+        run.error(str(error))
+    if not files:
+        run.error("no image files found in the given paths")
+    model = args.model or default_model()
+    if args.ray:
+        return ray_main(args, files, model, fmt)
+    try:
+        classifier = GenreClassifier(model, args.threads)
     except ModelNotFoundError as error:
         print(f"{arguments.prog}: error: {error}", file=sys.stderr)
         return 2
@@ -161,8 +168,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     records = progress(classify(classifier, files, args.top_k, args.min_confidence, args.batch_size, args.explain),
                        len(files))
-    if args.format == "csv":
-        write_csv(records, sys.stdout, args.top_k)
-    else:
-        write_jsonl(records, sys.stdout)
-    return 0
+    return finish(records, args.output, fmt, args.top_k)
+
+
+def finish(records: Iterable[dict], output: str | None, fmt: str, top_k: int) -> int:
+    """Write the records; exit status 1 when any of them is an error record, else 0."""
+    errors = 0
+
+    def counted() -> Iterator[dict]:
+        nonlocal errors
+        for item in records:
+            errors += "error" in item
+            yield item
+
+    write(counted(), output, fmt, top_k)
+    return 1 if errors else 0
+
+
+def ray_main(args: argparse.Namespace, files: list[str], model: Path, fmt: str) -> int:
+    """The same classification on a Ray cluster (poster_genre_ray, installed with the [ray] extra)."""
+    try:
+        from poster_genre_ray import RaySettings, classify_on_ray, connect, write_folder
+    except ImportError as error:
+        print(f"{program_name()}: error: --ray needs Ray: pip install \"poster-genre[ray]\" ({error}).",
+              file=sys.stderr)
+        return 2
+    if not model.is_file():
+        print(f"{program_name()}: error: No model file at {model}.", file=sys.stderr)
+        return 2
+    try:
+        connect(args.ray)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        print(f"{program_name()}: error: cannot reach the Ray cluster at {args.ray}: {error}", file=sys.stderr)
+        return 2
+    settings = RaySettings(args.ray, args.top_k, args.min_confidence, args.batch_size, args.threads or 1, args.actors)
+    if args.output and format_for(args.output, None) is None:  # no file suffix: a folder of parallel files
+        return write_folder(files, model, settings, args.output, fmt)
+    return finish(classify_on_ray(files, model, settings), args.output, fmt, args.top_k)

@@ -17,26 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from poster_genre.analysis import Analysis, analyse, display_copy
 from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
 from poster_genre.classifier import GenreClassifier
-from poster_genre.preprocess import ImageSource, fit_to_input, load_for_model
+from poster_genre.preprocess import ImageSource
 
 FORMS = ("raw", "contrast")
 DISPLAYED_FORM = {SINGLE_LABEL: "contrast", MULTI_LABEL: "contrast"}
-MAX_SIDE = 640  # overlays are at most this many pixels on their longer side
 OPACITY = 0.55
 # Inferno-like anchors, dark to light: luminance rises monotonically, so the scale reads in greyscale.
 COLOUR_ANCHORS = np.array([(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66),
                            (245, 125, 21), (250, 193, 39), (252, 255, 164)], dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """One poster after one model run: what the app keeps to re-rank and re-render without the model."""
-
-    image: Image.Image  # the decoded poster, at most MAX_SIDE px on its longer side
-    probabilities: np.ndarray  # (genres,)
-    maps: np.ndarray | None  # (h, w, genres), None for a model without activation maps
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,7 @@ def crop_box(size: tuple[int, int], input_size: tuple[int, int]) -> tuple[float,
 
 
 def render(image: Image.Image, heat: np.ndarray, input_size: tuple[int, int]) -> Image.Image:
-    """The poster (its own aspect ratio, at most MAX_SIDE px) with `heat` smoothly upsampled over
+    """The poster (its own aspect ratio, as `display_copy` keeps it) with `heat` smoothly upsampled over
     the region the model saw; the heat is scaled to 0..1 over the map."""
     poster = display_copy(image)
     scale = poster.width / image.width
@@ -101,27 +92,6 @@ def overlay(classifier: GenreClassifier, image: Image.Image, maps: np.ndarray, i
     """Genre `index`'s evidence from one poster's (h, w, genres) maps, rendered over the poster."""
     heat = evidence(maps, index, form or DISPLAYED_FORM[classifier.card.kind])
     return render(image, heat, classifier.input_size)
-
-
-def analyse(classifier: GenreClassifier, source: ImageSource) -> Analysis:
-    """Decode a poster and run the model once, with its activation maps when it has them."""
-    image = load_for_model(source, classifier.input_size)
-    batch = fit_to_input(image, classifier.input_size)[None]
-    if classifier.has_maps:
-        probs, maps = classifier.probabilities_and_maps(batch)
-        probs, maps = probs[0], maps[0]
-    else:
-        probs, maps = classifier.probabilities(batch)[0], None
-    return Analysis(display_copy(image), probs, maps)
-
-
-def display_copy(image: Image.Image) -> Image.Image:
-    """A copy of `image`, scaled down to at most MAX_SIDE px on its longer side (never up)."""
-    scale = min(1.0, MAX_SIDE / max(image.size))
-    if scale == 1.0:
-        return image.copy()
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                        Image.Resampling.BILINEAR)
 
 
 class UnknownGenreError(ValueError):

@@ -26,7 +26,8 @@ needs_data = pytest.mark.skipif(not HAS_DATA, reason=f"shared poster data not fo
 needs_both = pytest.mark.skipif(not (HAS_DATA and HAS_IMDB),
                                 reason=f"shared poster data not found at {DATA_DIR} and {IMDB_DIR} "
                                        "(set POSTER_GENRE_DATA and POSTER_GENRE_IMDB_DATA)")
-MODEL = REPO / "model.onnx"
+MODEL = REPO / "model.onnx"  # fp32
+INT8 = REPO / "model.int8.onnx"  # the int8 copy, served by default
 
 
 def synthetic_poster(seed: int, size: tuple[int, int] = (60, 90)) -> Image.Image:

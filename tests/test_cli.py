@@ -34,7 +34,7 @@ def make_folder(tmp_path, sample_poster):
 
 def test_jsonl_records_with_an_error_record_for_the_broken_file(tmp_path, sample_poster):
     result = run_cli(str(make_folder(tmp_path, sample_poster)), "--top-k", "2", "--min-confidence", "0.99")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # one input could not be classified; every record is still written
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["file"].split("catalogue/")[1] for r in records] == ["broken.jpg", "nested/made.png", "poster.jpg"]
     broken, *good = records
@@ -69,7 +69,7 @@ def test_no_images_is_a_usage_error(tmp_path):
 def test_explain_writes_one_overlay_per_poster(tmp_path, sample_poster):
     folder = make_folder(tmp_path, sample_poster)
     result = run_cli(str(folder), "--explain", str(tmp_path / "heat"))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the broken file
     records = [json.loads(line) for line in result.stdout.splitlines()]
     written = sorted((tmp_path / "heat").glob("*.png"))
     assert len(written) == 2 and "explanation" not in records[0]  # none for the broken file
@@ -95,3 +95,46 @@ def test_version():
     result = subprocess.run([sys.executable, "-m", "poster_genre", "--version"], cwd=REPO, capture_output=True,
                             text=True, timeout=60)
     assert result.stdout.strip() == f"python -m poster_genre {__version__}"
+
+
+def test_exit_status_is_zero_when_every_poster_is_classified(tmp_path, sample_poster):
+    result = run_cli(str(sample_poster))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-size", "0"], "--batch-size: must be at least 1"),
+    (["--min-confidence", "1.5"], "--min-confidence: must be between 0 and 1"),
+    (["--format", "parquet"], "give --output PATH"),
+    (["--explain", "heat", "--ray"], "cannot be combined with --ray"),
+    (["--actors", "2"], "--actors applies only with --ray"),
+])
+def test_usage_errors_exit_2_with_one_message(sample_poster, args, message):
+    result = run_cli(str(sample_poster), *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert "classify" in result.stderr.splitlines()[0]  # classify's usage line
+
+
+def read_output(path):
+    """Records from a JSONL, CSV or Parquet output file, as comparable dicts."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [{k: v for k, v in row.items() if v is not None} for row in pq.read_table(path).to_pylist()]
+    if path.suffix == ".csv":
+        return list(csv.DictReader(path.open()))
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_output_file_in_each_format_holds_the_stdout_records(tmp_path, sample_poster):
+    folder = make_folder(tmp_path, sample_poster)
+    printed = run_cli(str(folder))
+    expected = [json.loads(line) for line in printed.stdout.splitlines()]
+    for suffix in (".jsonl", ".parquet"):
+        written = run_cli(str(folder), "--output", str(tmp_path / f"out{suffix}"))
+        assert written.returncode == 1 and written.stdout == ""
+        assert read_output(tmp_path / f"out{suffix}") == expected
+    as_csv = run_cli(str(folder), "--output", str(tmp_path / "out.csv"))
+    assert read_output(tmp_path / "out.csv") == list(csv.DictReader(io.StringIO(
+        run_cli(str(folder), "--format", "csv").stdout)))
+    assert as_csv.returncode == 1

@@ -11,16 +11,18 @@ from PIL import Image, ImageOps
 from benchmarks.localisation import localisation, sample_posters
 from poster_genre import GenreClassifier
 from poster_genre.explain import DISPLAYED_FORM, colourise, crop_box, evidence, explain, render
-from tests.conftest import DATA_DIR, MODEL, needs_data, synthetic_poster
+from tests.conftest import DATA_DIR, INT8, MODEL, needs_data, synthetic_poster
 
 
-@pytest.fixture(scope="module")
-def classifier() -> GenreClassifier:
-    return GenreClassifier(MODEL, threads=2)
+@pytest.fixture(scope="module", params=[MODEL, INT8], ids=["fp32", "int8"])
+def classifier(request) -> GenreClassifier:
+    """Both served precisions: the int8 copy keeps the head in float, so the identity holds for it too."""
+    return GenreClassifier(request.param, threads=2)
 
 
 def head_bias() -> np.ndarray:
-    """The dense head's bias, read from the ONNX graph: the Add after the head's MatMul."""
+    """The dense head's bias, read from the fp32 graph (the Add after the head's MatMul); the int8 copy
+    keeps that head in float with the same weights (optimised into one Gemm)."""
     model = onnx.load(str(MODEL))
     matmul = next(n for n in model.graph.node if n.op_type == "MatMul" and not n.name.startswith("genre_maps"))
     add = next(n for n in model.graph.node if n.op_type == "Add" and matmul.output[0] in n.input)

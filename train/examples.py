@@ -3,7 +3,7 @@
     python -m train.examples [--data-dir ../shared/data] [--out examples]
 
 Version 1's TMDB validation posters only, so the examples are posters the model never trained on.
-For each genre, the poster collected under it that the served model gives the highest probability
+For each genre, the poster collected under it that the trained (fp32) model gives the highest probability
 of that genre is taken: the Space shows what a confident tag looks like. The files are
 committed (at most five, credited in examples/README.md), so a deployed Space has examples.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from poster_genre.classifier import GenreClassifier, default_model
+from poster_genre.classifier import CHECKOUT_MODEL, GenreClassifier
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import load_image
 from train.data import data_dir_from_env, read_tmdb, split
@@ -25,7 +25,7 @@ MAX_WIDTH = 342
 def fill_examples(data_dir: Path, out: Path, model: Path | None = None) -> list[Path]:
     """Write one example poster per genre into `out` as `<genre>_<tmdb_id>.jpg`, replacing older ones."""
     _, val = split(read_tmdb(data_dir))
-    classifier = GenreClassifier(model or default_model())
+    classifier = GenreClassifier(model or CHECKOUT_MODEL)  # fp32: its int8 copy can break near-ties apart
     probs = classifier.batch_probabilities([p.path for p in val])
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.jpg"):
@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--out", type=Path, default=REPO / "examples")
-    parser.add_argument("--model", type=Path, help="default: the served model")
+    parser.add_argument("--model", type=Path, help="default: the fp32 model.onnx that training exported")
     args = parser.parse_args()
     if not (args.data_dir / "labels.csv").exists():
         raise SystemExit(f"No labels.csv in {args.data_dir}; examples left as they are.")

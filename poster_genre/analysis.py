@@ -1,0 +1,82 @@
+"""The one path from posters to answers: decode, fit to the model's input, one model run per batch.
+
+The page, every API endpoint, the CLI and the Ray pipeline call `analyse_batch`; each item comes
+back either as an `Analysis` (probabilities, and the activation maps when the model has them) or as
+a `Refusal` saying why that poster could not be classified. A refused poster never stops the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from poster_genre.classifier import GenreClassifier
+from poster_genre.preprocess import ImageSource, InvalidImageError, fit_to_input, load_for_model
+
+MAX_SIDE = 640  # a kept poster is at most this many pixels on its longer side
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One poster after one model run: what is needed to rank, tag and draw heat without the model."""
+
+    image: Image.Image  # the decoded poster, at most MAX_SIDE px on its longer side
+    probabilities: np.ndarray  # (genres,)
+    maps: np.ndarray | None  # (h, w, genres), None for a model without activation maps
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A poster that could not be classified, and why (the decoder's message)."""
+
+    reason: str
+
+
+def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | Refusal]) -> list[Analysis | Refusal]:
+    """Decode every source; run the model once over the readable ones; answer in the order given.
+
+    A source that is already a Refusal (a file that could not even be read) is passed through."""
+    decoded = [_decode(classifier, source) for source in sources]
+    images = [item for item in decoded if isinstance(item, Image.Image)]
+    if not images:
+        return list(decoded)
+    batch = np.stack([fit_to_input(image, classifier.input_size) for image in images])
+    if classifier.has_maps:
+        probabilities, maps = classifier.probabilities_and_maps(batch)
+    else:
+        probabilities, maps = classifier.probabilities(batch), [None] * len(images)
+    answers = iter(zip(images, probabilities, maps))
+    return [_analysis(*next(answers)) if isinstance(item, Image.Image) else item for item in decoded]
+
+
+def analyse(classifier: GenreClassifier, source: ImageSource) -> Analysis:
+    """One poster's analysis, or InvalidImageError naming the problem."""
+    result = analyse_batch(classifier, [source])[0]
+    if isinstance(result, Refusal):
+        raise InvalidImageError(result.reason)
+    return result
+
+
+def display_copy(image: Image.Image) -> Image.Image:
+    """A copy of `image`, scaled down to at most MAX_SIDE px on its longer side (never up)."""
+    scale = min(1.0, MAX_SIDE / max(image.size))
+    if scale == 1.0:
+        return image.copy()
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                        Image.Resampling.BILINEAR)
+
+
+def _decode(classifier: GenreClassifier, source: ImageSource | Refusal) -> Image.Image | Refusal:
+    if isinstance(source, Refusal):
+        return source
+    try:
+        return load_for_model(source, classifier.input_size)
+    except InvalidImageError as error:
+        return Refusal(str(error))
+
+
+def _analysis(image: Image.Image, probabilities: np.ndarray, maps: np.ndarray | None) -> Analysis:
+    return Analysis(display_copy(image), probabilities, maps)

@@ -1,0 +1,99 @@
+"""Catalogue records: one dict per poster, and the files they are written to (JSONL, CSV, Parquet).
+
+A record holds `file`, then either `labels` (genres with confidences, most likely first), `genres`
+(the tag set) and `needs_review` (top confidence below the review threshold), or `error`. The
+local CLI and the Ray pipeline build records here, from the same analysis.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from poster_genre.analysis import Analysis, Refusal
+from poster_genre.classifier import GenreClassifier
+
+FORMATS = ("jsonl", "csv", "parquet")
+SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+def record(classifier: GenreClassifier, file: str, result: Analysis | Refusal, top_k: int,
+           min_confidence: float) -> dict:
+    """The record of one poster's analysis or refusal."""
+    if isinstance(result, Refusal):
+        return {"file": file, "error": result.reason}
+    tagging = classifier.tagging(result.probabilities, top_k)
+    return {"file": file,
+            "labels": [{"label": p.label, "confidence": round(p.confidence, 4)} for p in tagging.labels],
+            "genres": list(tagging.genres), "needs_review": tagging.top.confidence < min_confidence}
+
+
+def format_for(path: Path | str, default: str | None) -> str | None:
+    """The output format a file name asks for by its suffix, else `default`."""
+    return SUFFIXES.get(Path(str(path)).suffix.lower(), default)
+
+
+def csv_row(record: dict) -> dict:
+    """A record flattened for CSV: label_i and confidence_i, genres joined with `|`, booleans as text."""
+    row = {"file": record["file"], "error": record.get("error", ""), "needs_review": record.get("needs_review", ""),
+           "genres": "|".join(record.get("genres", [])), "explanation": record.get("explanation", "")}
+    for i, item in enumerate(record.get("labels", []), start=1):
+        row[f"label_{i}"], row[f"confidence_{i}"] = item["label"], item["confidence"]
+    return row
+
+
+def csv_columns(top_k: int) -> list[str]:
+    ranked = [f"{kind}_{i}" for i in range(1, top_k + 1) for kind in ("label", "confidence")]
+    return ["file", *ranked, "genres", "needs_review", "explanation", "error"]
+
+
+def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
+    for item in records:
+        out.write(json.dumps(item) + "\n")
+
+
+def write_csv(records: Iterable[dict], out: TextIO, top_k: int) -> None:
+    """Flat CSV: file, label_1, confidence_1, ..., genres (`|`-joined), needs_review, explanation, error."""
+    writer = csv.DictWriter(out, csv_columns(top_k), lineterminator="\n")
+    writer.writeheader()
+    for item in records:
+        writer.writerow(csv_row(item))
+
+
+def write_parquet(records: Iterable[dict], path: Path | str) -> None:
+    """One Parquet file; fields a record lacks (`error`, or `labels`...) are null. Needs pyarrow."""
+    pyarrow, parquet = parquet_modules()
+    rows = list(records)
+    parquet.write_table(pyarrow.Table.from_pylist(rows, schema=record_schema(pyarrow, rows)), str(path))
+
+
+def record_schema(pyarrow, rows: list[dict]):
+    """The Parquet schema of records: every field a record can have, in record order."""
+    label = pyarrow.struct([("label", pyarrow.string()), ("confidence", pyarrow.float64())])
+    fields = [("file", pyarrow.string()), ("labels", pyarrow.list_(label)), ("genres", pyarrow.list_(pyarrow.string())),
+              ("needs_review", pyarrow.bool_()), ("explanation", pyarrow.string()), ("error", pyarrow.string())]
+    present = {key for row in rows for key in row}
+    return pyarrow.schema([f for f in fields if f[0] in present or f[0] in ("file", "error")])
+
+
+def parquet_modules():
+    """pyarrow and pyarrow.parquet, or a clear ImportError saying how to get them."""
+    try:
+        import pyarrow
+        import pyarrow.parquet as parquet
+    except ImportError as error:
+        raise ImportError('Parquet output needs pyarrow: pip install "poster-genre[ray]" (or pyarrow).') from error
+    return pyarrow, parquet
+
+
+def write(records: Iterable[dict], output: Path | str | None, fmt: str, top_k: int) -> None:
+    """Records to `output` (stdout when None) in `fmt`."""
+    if fmt == "parquet":
+        write_parquet(records, output)
+        return
+    with (open(output, "w", newline="", encoding="utf-8") if output else nullcontext(sys.stdout)) as out:
+        write_csv(records, out, top_k) if fmt == "csv" else write_jsonl(records, out)

@@ -1,0 +1,111 @@
+"""`poster-genre classify --ray`: the CLI's classification as a Ray Data batch-inference job.
+
+As in Ray Data's batch-inference examples: a dataset of poster names, `map_batches` over a pool of
+actors, each actor a callable class holding one onnxruntime session. The model's bytes are put in
+the object store once and every actor loads them from there; decoding and preprocessing run in the
+actors, through the package's one analysis path (`poster_genre.analysis.analyse_batch`) and its
+records (`poster_genre.records.record`), so the records are the local CLI's. An unreadable poster is
+an error record, never a failed task. Install with `pip install "poster-genre[ray]"`; importing
+`poster_genre` never imports this package or Ray.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow
+import ray
+
+from poster_genre.analysis import analyse_batch
+from poster_genre.classifier import GenreClassifier
+from poster_genre.inputs import source
+from poster_genre.records import csv_columns, csv_row, record, record_schema
+
+LOCAL = "local"  # --ray without an address: start a Ray on this machine
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    address: str  # LOCAL, "auto", or "ray://host:port"
+    top_k: int
+    min_confidence: float
+    batch_size: int  # posters per model run in an actor
+    threads: int = 1  # onnxruntime threads per actor (the CPUs each actor reserves)
+    actors: int | None = None  # default: the cluster's CPUs / threads
+
+
+class Tagger:
+    """One actor: one onnxruntime session, turning batches of poster names into records."""
+
+    def __init__(self, model: "ray.ObjectRef", settings: RaySettings) -> None:
+        self.classifier = GenreClassifier(ray.get(model), settings.threads)  # the model's bytes, sent once
+        self.settings = settings
+
+    def __call__(self, batch: dict) -> pyarrow.Table:
+        names = [str(name) for name in batch["file"]]
+        results = analyse_batch(self.classifier, [source(name) for name in names])
+        rows = [record(self.classifier, name, result, self.settings.top_k, self.settings.min_confidence)
+                for name, result in zip(names, results)]
+        return pyarrow.Table.from_pylist(rows, schema=SCHEMA)
+
+
+SCHEMA = record_schema(pyarrow, [{"labels": [], "genres": [], "needs_review": False}])  # every field but explanation
+
+
+def connect(address: str) -> None:
+    """Join the cluster at `address`, or start a local one (quietly, without the dashboard)."""
+    if ray.is_initialized():
+        return
+    ray.init(address=None if address == LOCAL else address, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+
+
+def records_dataset(files: list[str], model: Path, settings: RaySettings) -> "ray.data.Dataset":
+    """The records of `files` as a lazy dataset, in the order given."""
+    connect(settings.address)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    actors = settings.actors or max(1, int(ray.cluster_resources().get("CPU", 1)) // settings.threads)
+    names = ray.data.from_items([{"file": name} for name in files],
+                                override_num_blocks=max(1, min(len(files) // settings.batch_size, 4 * actors)))
+    return names.map_batches(Tagger, fn_constructor_kwargs={"model": ray.put(model.read_bytes()), "settings": settings},
+                             batch_size=settings.batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
+                             num_cpus=settings.threads, batch_format="pyarrow")
+
+
+def classify_on_ray(files: list[str], model: Path, settings: RaySettings) -> Iterator[dict]:
+    """The local CLI's records of `files`, in order, computed on the cluster."""
+    for table in records_dataset(files, model, settings).iter_batches(batch_format="pyarrow", batch_size=None):
+        yield from map(present, table.to_pylist())
+
+
+def present(row: dict) -> dict:
+    """A dataset row as the CLI's record: the fields it has (a table row has every field, null if absent)."""
+    return {key: value for key, value in row.items() if value is not None}
+
+
+def text_row(row: dict, columns: list[str]) -> dict[str, str]:
+    """Every CSV column as the text the local CLI's CSV writer would write (one type per column)."""
+    return {column: str(row.get(column, "")) for column in columns}
+
+
+def write_folder(files: list[str], model: Path, settings: RaySettings, folder: str, fmt: str) -> int:
+    """Records as parallel files under `folder` (or an object-store prefix), written by the cluster.
+
+    JSONL and Parquet hold every field (null where a record has none); CSV is the CLI's flat CSV.
+    Returns the exit status: 1 when any poster could not be classified."""
+    dataset = records_dataset(files, model, settings).materialize()
+    if fmt == "parquet":
+        dataset.write_parquet(folder)
+    elif fmt == "csv":
+        columns = csv_columns(settings.top_k)
+        dataset.map(lambda row: text_row(csv_row(present(row)), columns)).write_csv(folder)
+    else:
+        dataset.write_json(folder)
+    errors = dataset.filter(lambda row: row["error"] is not None).count()
+    return 1 if errors else 0
+
+
+__all__ = ["RaySettings", "classify_on_ray", "records_dataset", "write_folder"]
