@@ -59,6 +59,30 @@ def refuse(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+HOW_TO_SEND = "send it as a file: client.predict(handle_file('poster.jpg'), ..., api_name=...)"
+
+
+def uploaded_path(poster: FileData | dict | str | None) -> str:
+    """The server's copy of an API upload (gr.api passes FileData as a dict), or a refusal saying how to send it."""
+    if poster is None:
+        raise refuse(f"No poster was sent; {HOW_TO_SEND}.")
+    if isinstance(poster, str):
+        raise refuse(f"The poster {poster[:80]!r} is a plain string, not an uploaded file; {HOW_TO_SEND}.")
+    if not isinstance(poster, dict) or not poster.get("path"):
+        raise refuse(f"The poster is not an uploaded file; {HOW_TO_SEND}.")
+    return poster["path"]
+
+
+def whole_top_k(top_k: object, highest: int) -> int:
+    """`top_k` as a whole number from 1 to `highest`, or a refusal saying what to send."""
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, float)) or int(top_k) != top_k:
+        raise refuse(f"top_k must be a whole number from 1 to {highest} (leave it out for every genre), "
+                     f"not {top_k!r}.")
+    if not 1 <= top_k <= highest:
+        raise refuse(f"top_k must be between 1 and {highest}, not {top_k}.")
+    return int(top_k)
+
+
 def tags_markdown(tags: list[str], most_likely: tuple[str, float]) -> str:
     """The tag set in words; when it is empty, the most likely genre as a hint."""
     if tags:
@@ -173,25 +197,20 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
     def reheat(analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
         return ("", None) if analysis is None else heat_view(analysis, genre)
 
-    def check_top_k(top_k: int) -> int:
-        if not 1 <= int(top_k) <= len(labels):
-            raise refuse(f"top_k must be between 1 and {len(labels)}.")
-        return int(top_k)
-
     def predict(poster: FileData, top_k: int = len(labels)) -> dict[str, float]:
         """Genres of a movie poster with their probabilities, most likely first (all five by default)."""
-        return ranked(probabilities(poster["path"]), check_top_k(top_k))  # gr.api passes FileData as a dict
+        return ranked(probabilities(uploaded_path(poster)), whole_top_k(top_k, len(labels)))
 
     def tags(poster: FileData) -> dict:
         """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability."""
-        tagging = classifier.tagging(probabilities(poster["path"]))
+        tagging = classifier.tagging(probabilities(uploaded_path(poster)))
         return {"genres": list(tagging.genres),
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
 
     def where(poster: str | None, genre: str | None) -> Image.Image | None:
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre)."""
         if poster is None:
-            return None
+            raise refuse(f"No poster was sent; {HOW_TO_SEND}.")
         with refusing():
             return explain(classifier, poster, genre or None).overlay
 

@@ -61,7 +61,7 @@ def run_worker(model: Path, inputs: Path, output: Path, emulate: str | None) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--int8", type=Path, default=REPO / "artifacts" / "model.int8.onnx")
+    parser.add_argument("--int8", type=Path, default=REPO / "model.int8.onnx")
     parser.add_argument("--fp32", type=Path, default=REPO / "model.onnx")
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--cpu", default="Haswell", help="the qemu CPU model to emulate (default Haswell)")

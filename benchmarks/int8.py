@@ -26,7 +26,7 @@ from onnxruntime.quantization.qdq_loss_debug import (collect_activations, comput
 
 from export.quantize import (SERVED, PosterReader, Recipe, Validation, calibration_posters, draw_report,
                              latency_ratio, prepare, quantize)
-from poster_genre.classifier import GenreClassifier, default_model
+from poster_genre.classifier import CHECKOUT_MODEL, GenreClassifier
 from train.data import data_dir_from_env, imdb_dir_from_env, split_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def save(out: Path, posters: int, results: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fp32", type=Path, default=default_model())
+    parser.add_argument("--fp32", type=Path, default=CHECKOUT_MODEL)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     parser.add_argument("--seeds", type=int, default=5)

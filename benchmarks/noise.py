@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from poster_genre import GenreClassifier  # noqa: E402
-from poster_genre.classifier import default_model  # noqa: E402
+from poster_genre.classifier import CHECKOUT_MODEL  # noqa: E402
 from poster_genre.labels import GENRES  # noqa: E402
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for  # noqa: E402
 from train.evaluate import PREDICTIONS, mean_average_precision, top1_in_genres  # noqa: E402
@@ -78,7 +78,7 @@ def probe_probabilities(path: Path, posters: list[Poster], served: np.ndarray) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=default_model())
+    parser.add_argument("--model", type=Path, default=CHECKOUT_MODEL, help="default: the fp32 model.onnx")
     parser.add_argument("--previous", type=Path, default=REPO / "artifacts" / "model_v1.onnx")
     parser.add_argument("--predictions", type=Path, default=REPO / "artifacts" / "efficientnet_lite2" / PREDICTIONS)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())

@@ -51,6 +51,7 @@ from train.data import data_dir_from_env, imdb_dir_from_env, read_tmdb, split, s
 
 MODEL = REPO / "model.onnx"
 PREVIOUS = REPO / "artifacts" / "model_v1.onnx"
+SERVED_INT8 = REPO / "model.int8.onnx"
 
 
 def median_seconds(runs: dict[str, Callable[[], object]], repeats: int = 30, block: int = 5,
@@ -198,10 +199,10 @@ def memory(poster: Path) -> dict:
             "ratio": round(app_mb / floor_mb, 2)}
 
 
-def cli_seconds(posters: list[Path], *extra: str) -> float:
-    """Wall time of one `classify` process over `posters` (fp32, as the in-process baseline), start-up included."""
+def cli_seconds(posters: list[Path], *extra: str, model: Path = MODEL) -> float:
+    """Wall time of one `classify` process over `posters` (fp32 by default), start-up included."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model", str(MODEL),
+    subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model", str(model),
                     *extra],
                    cwd=REPO, check=False, capture_output=True)
     return time.perf_counter() - start
@@ -219,17 +220,19 @@ def cli(posters: list[Path]) -> dict:
 
 
 def ray_cli(posters: list[Path]) -> dict:
-    """`classify --ray` (a local Ray on this machine's cores) against the local CLI on the same posters, and
-    Ray's start-up: the same two commands on one poster."""
-    seconds = {"local": cli_seconds(posters), "ray": cli_seconds(posters, "--ray")}
-    one = {"local": cli_seconds(posters[:1]), "ray": cli_seconds(posters[:1], "--ray")}
-    startup = one["ray"] - one["local"]
-    return {"posters": len(posters), "baseline_local_images_per_s": round(len(posters) / seconds["local"], 1),
-            "ray_images_per_s": round(len(posters) / seconds["ray"], 1),
-            "ratio": round(seconds["local"] / seconds["ray"], 2),
-            "ray_startup_s": round(startup, 1),
-            "ray_images_per_s_after_startup": round(len(posters) / max(seconds["ray"] - startup, 1e-9), 1),
-            "ratio_after_startup": round(seconds["local"] / max(seconds["ray"] - startup, 1e-9), 2)}
+    """`classify --ray` (a local Ray on this machine's cores) against the local CLI on the same posters, for
+    the fp32 and the served int8 model; Ray's start-up: the same two commands on one poster."""
+    rows = {}
+    for name, model in (("fp32", MODEL), ("int8", SERVED_INT8)):
+        seconds = {"local": cli_seconds(posters, model=model), "ray": cli_seconds(posters, "--ray", model=model)}
+        one = {"local": cli_seconds(posters[:1], model=model), "ray": cli_seconds(posters[:1], "--ray", model=model)}
+        startup = one["ray"] - one["local"]
+        rows[name] = {"posters": len(posters), "baseline_local_images_per_s": round(len(posters) / seconds["local"], 1),
+                      "ray_images_per_s": round(len(posters) / seconds["ray"], 1),
+                      "ratio": round(seconds["local"] / seconds["ray"], 2), "ray_startup_s": round(startup, 1),
+                      "ray_images_per_s_after_startup": round(len(posters) / max(seconds["ray"] - startup, 1e-9), 1),
+                      "ratio_after_startup": round(seconds["local"] / max(seconds["ray"] - startup, 1e-9), 2)}
+    return rows
 
 
 def int8() -> dict:
@@ -237,7 +240,7 @@ def int8() -> dict:
     fp32 is `python -m export.quantize`'s report (reports/int8.json)."""
     from export.quantize import latency_ratio
 
-    served = REPO / "model.int8.onnx"
+    served = SERVED_INT8
     if not served.exists():
         return {"skipped": "no model.int8.onnx (python -m export.quantize writes it where it meets the rule)"}
     _, val = split(read_tmdb(data_dir_from_env()))

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from poster_genre import GenreClassifier  # noqa: E402
-from poster_genre.classifier import default_model  # noqa: E402
+from poster_genre.classifier import CHECKOUT_MODEL  # noqa: E402
 from poster_genre.labels import GENRES  # noqa: E402
 from train.data import data_dir_from_env, imdb_dir_from_env, split_for  # noqa: E402
 from train.evaluate import precision_recall_f1, choose_thresholds  # noqa: E402
@@ -62,7 +62,7 @@ def compare(truth: np.ndarray, probs: np.ndarray, folds: int, seed: int) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=default_model())
+    parser.add_argument("--model", type=Path, default=CHECKOUT_MODEL, help="default: the fp32 model.onnx")
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     parser.add_argument("--folds", type=int, default=5)

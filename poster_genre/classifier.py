@@ -57,7 +57,7 @@ def saturating_int8_cpu() -> bool:
 
     Such CPUs (AVX2 or AVX-512 without VNNI) sum u8 x s8 pairs in int16 (VPMADDUBSW); onnxruntime's
     `session.x64quantprecision` avoids it with slower U8U8 products. On VNNI CPUs that option only
-    costs speed (measured here: int8 2.2x slower with it), so it is set only where it is needed.
+    costs speed (measured here: int8 2.4x slower with it), so it is set only where it is needed.
     """
     if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
         return False

@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         run.error(f"--output: no folder {Path(args.output).resolve().parent} to write {Path(args.output).name} in")
     if args.ray and args.explain:
         run.error("--explain writes heatmaps on this machine; it cannot be combined with --ray")
+    if args.explain and args.explain.exists() and not args.explain.is_dir():
+        run.error(f"--explain: {args.explain} is a file; give a folder for the heatmaps")
     if args.actors and not args.ray:
         run.error("--actors applies only with --ray")
     try:

@@ -102,7 +102,7 @@ def check_genre(classifier: GenreClassifier, genre: str | None) -> None:
     """Raise UnknownGenreError unless `genre` is None (the most likely genre) or one of the model's labels."""
     if genre is not None and genre not in classifier.labels:
         raise UnknownGenreError(f"Unknown genre {genre!r}; choose one of {', '.join(classifier.labels)}, "
-                         "or none for the most likely.")
+                                "or leave it empty ('' or None) for the most likely one.")
 
 
 def heat(classifier: GenreClassifier, analysis: Analysis, genre: str | None = None,

@@ -38,8 +38,10 @@ def format_for(path: Path | str, default: str | None) -> str | None:
 
 
 def csv_row(record: dict) -> dict:
-    """A record flattened for CSV: label_i and confidence_i, genres joined with `|`, booleans as text."""
-    row = {"file": record["file"], "error": record.get("error", ""), "needs_review": record.get("needs_review", ""),
+    """A record flattened for CSV: label_i and confidence_i, genres joined with `|`, needs_review as true/false."""
+    review = record.get("needs_review")
+    row = {"file": record["file"], "error": record.get("error", ""),
+           "needs_review": "" if review is None else str(review).lower(),
            "genres": "|".join(record.get("genres", [])), "explanation": record.get("explanation", "")}
     for i, item in enumerate(record.get("labels", []), start=1):
         row[f"label_{i}"], row[f"confidence_{i}"] = item["label"], item["confidence"]

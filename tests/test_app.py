@@ -74,8 +74,28 @@ def test_explain_refuses_unknown_genres_and_bad_files(client, app_server, sample
 def test_top_k_limits_the_answer(client, sample_poster):
     full = predict(client, sample_poster)
     assert predict(client, sample_poster, 2) == dict(list(full.items())[:2])
-    with pytest.raises(Exception, match="top_k"):
+    with pytest.raises(Exception, match="top_k must be between 1 and 5, not 9"):
         predict(client, sample_poster, 9)
+
+
+@pytest.mark.parametrize("top_k", [None, True, 2.5, "two"])
+def test_a_top_k_that_is_not_a_whole_number_is_refused_saying_what_to_send(client, app_server, sample_poster, top_k):
+    with pytest.raises(Exception, match="top_k must be a whole number from 1 to 5"):
+        predict(client, sample_poster, top_k)
+    assert app_server.alive()
+
+
+@pytest.mark.parametrize("api_name", ["/predict", "/tags"])
+def test_a_plain_path_or_no_poster_is_refused_saying_how_to_send_one(client, sample_poster, api_name):
+    with pytest.raises(Exception, match="plain string, not an uploaded file; send it as a file: .*handle_file"):
+        client.predict(str(sample_poster), api_name=api_name)
+    with pytest.raises(Exception, match="No poster was sent; send it as a file"):
+        client.predict(None, api_name=api_name)
+
+
+def test_explain_names_only_the_genres_it_accepts(client, sample_poster):
+    with pytest.raises(Exception, match=r"choose one of Action, Comedy, Drama, Romance, Thriller, or leave it empty"):
+        explain(client, sample_poster, "Horror")
 
 
 @pytest.mark.parametrize("maker", list(bad_inputs.MAKERS), ids=lambda m: m.__name__)

@@ -53,7 +53,7 @@ def test_csv_output_and_review_threshold(tmp_path, sample_poster):
                      "--top-k", "5", "--min-confidence", "0")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 2
-    assert rows[0]["needs_review"] == "False" and rows[0]["error"] == ""
+    assert rows[0]["needs_review"] == "false" and rows[0]["error"] == ""
     assert sorted(rows[0][f"label_{i}"] for i in range(1, 6)) == sorted(GENRES)
     if not GenreClassifier(MODEL).card.multi_label:
         assert abs(sum(float(rows[0][f"confidence_{i}"]) for i in range(1, 6)) - 1) < 1e-3
@@ -108,6 +108,8 @@ def test_exit_status_is_zero_when_every_poster_is_classified(tmp_path, sample_po
     (["--format", "parquet"], "give --output PATH"),
     (["--explain", "heat", "--ray"], "cannot be combined with --ray"),
     (["--actors", "2"], "--actors applies only with --ray"),
+    (["--explain", "README.md"], "--explain: README.md is a file"),
+    (["--output", "no-such-folder/out.jsonl"], "--output: no folder"),
 ])
 def test_usage_errors_exit_2_with_one_message(sample_poster, args, message):
     result = run_cli(str(sample_poster), *args)

@@ -12,7 +12,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import DATA_DIR, HAS_DATA, REPO, synthetic_poster
+from tests.conftest import DATA_DIR, HAS_DATA, REPO, free_port, synthetic_poster
 from tests.test_cli import read_output, run_cli
 
 
@@ -83,6 +83,35 @@ def test_uri_inputs_go_through_pyarrow_filesystems(catalogue, local_records):
         assert [r["file"] for r in records] == [f"file://{r['file']}" for r in local_records]
         assert [{k: v for k, v in r.items() if k != "file"} for r in records] == [
             {k: v for k, v in r.items() if k != "file"} for r in local_records]
+
+
+@pytest.fixture(scope="module")
+def s3_bucket(catalogue):
+    """The catalogue uploaded to a real S3 protocol server on 127.0.0.1 (moto), and the environment that points
+    pyarrow's S3 filesystem at it (AWS_ENDPOINT_URL, as for any S3-compatible store)."""
+    boto3 = pytest.importorskip("boto3")
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    client.create_bucket(Bucket="catalogue")
+    for path in sorted(p for p in catalogue.rglob("*") if p.is_file()):
+        client.upload_file(str(path), "catalogue", f"posters/{path.relative_to(catalogue)}")
+    yield env
+    server.stop()
+
+
+def test_s3_prefix_gives_the_local_records_locally_and_on_ray(catalogue, local_records, s3_bucket):
+    expected = [{**r, "file": "s3://catalogue/posters/" + r["file"][len(str(catalogue)) + 1:]} for r in local_records]
+    for extra in ([], ["--ray"]):
+        result = run_cli("s3://catalogue/posters/", "--batch-size", "4", *extra, env=s3_bucket)
+        assert result.returncode == 1, result.stderr
+        assert [json.loads(line) for line in result.stdout.splitlines()] == expected
 
 
 def test_missing_uri_prefix_is_a_usage_error(tmp_path):

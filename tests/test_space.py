@@ -10,7 +10,7 @@ from PIL import Image
 from app import build_demo, example_posters, model_card_markdown
 from poster_genre import GenreClassifier
 from poster_genre.labels import GENRES
-from tests.conftest import DATA_DIR, MODEL, REPO, needs_data, synthetic_poster
+from tests.conftest import DATA_DIR, INT8, MODEL, REPO, needs_data, synthetic_poster
 
 
 def page_text(demo) -> str:
@@ -41,6 +41,14 @@ def test_model_card_shows_the_metadata():
         assert f"| {genre} |" in text
     for genre, threshold in card.thresholds.items():
         assert f"| {genre} | {card.metrics['imdb']['average_precision'][genre]:.3f} | {threshold:.3f} |" in text
+
+
+def test_model_card_says_which_precision_is_served_and_what_int8_cost():
+    assert "**Precision** fp32." in model_card_markdown(GenreClassifier(MODEL).card)
+    card = GenreClassifier(INT8).card
+    text = model_card_markdown(card)
+    assert "**Precision** int8" in text and f"{card.quantization['speedup']}× faster than fp32" in text
+    assert f"IMDb mAP {card.quantization['worst_draw_vs_fp32']['imdb_mAP']:+.4f}" in text
 
 
 def test_report_plots_are_shown():
