@@ -18,14 +18,16 @@ from gradio.data_classes import FileData
 from PIL import Image
 
 from poster_genre import GenreClassifier, InvalidImageError, ModelCard
-from poster_genre.classifier import default_model
 from poster_genre.analysis import Analysis, analyse
+from poster_genre.card import SINGLE_LABEL
+from poster_genre.classifier import default_model
 from poster_genre.explain import UnknownGenreError, explain, heat
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = "15mb"
 CACHE_AGE = 3600  # seconds an upload or a generated overlay stays in Gradio's cache
+PLOT_ROW_HEIGHT = 420  # px per row of report plots in *About the model*
 MOST_LIKELY = ""  # the genre choice that means "the most likely genre"
 
 
@@ -101,6 +103,15 @@ def _figures_row(name: str, figures: dict) -> str:
     return f"| {name} | " + " | ".join(_fmt(c) for c in cells) + " |"
 
 
+def model_version(figures: dict) -> str:
+    """A model's version as people say it ("v2"): version 1's cards hold their export date instead."""
+    version, kind = str(figures.get("version", "")), figures.get("kind", SINGLE_LABEL)
+    major = version.split(".")[0]
+    if "." in version and major.isdigit():
+        return f"v{major}"
+    return "v1" if kind == SINGLE_LABEL else version or "unknown version"
+
+
 def model_card_markdown(card: ModelCard) -> str:
     """The ONNX metadata as a short model card, for single- and multi-label models."""
     metrics, data = card.metrics, card.data
@@ -118,7 +129,7 @@ def model_card_markdown(card: ModelCard) -> str:
     if card.probe:
         rows.append(_figures_row("linear probe", card.probe if "all" in card.probe else {"tmdb_v1": card.probe}))
     if card.baseline:
-        rows.append(_figures_row(f"previous model ({card.baseline.get('version')})", card.baseline))
+        rows.append(_figures_row(f"previous model ({model_version(card.baseline)})", card.baseline))
     sources = ", ".join(f"{n} {s}" for s, n in data.get("train_counts", {}).get("by_source", {}).items())
     tagging = ("each genre has its own probability (they need not sum to 1); a genre is a tag at or above "
                "its threshold" if card.multi_label else "the probabilities sum to 1; the tag is the most likely genre")
@@ -184,8 +195,10 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
         """The page's one model run per poster: probabilities, tags and the heatmap, kept for later changes."""
         if poster is None:
             return None, None, "", "", None
-        with refusing():
+        try:
             analysis = analyse(classifier, poster)
+        except InvalidImageError as error:  # the previous poster's answer goes too: state, genres, tags, heat
+            return None, None, f"**Not classified:** {error}", "", None
         tagging = classifier.tagging(analysis.probabilities)
         return (analysis, ranked(analysis.probabilities, top_k),
                 tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence)),
@@ -244,8 +257,9 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
             gr.Markdown(model_card_markdown(classifier.card))
             plots = sorted(reports_dir.glob("*.png")) if reports_dir.is_dir() else []
             if plots:
-                gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in plots], columns=3, height="auto",
-                           object_fit="contain", label="Validation report")
+                gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in plots], columns=3,
+                           height=PLOT_ROW_HEIGHT * -(-len(plots) // 3), object_fit="contain",
+                           label="Validation report")  # tall enough for every row: "auto" clipped the second
         analysis = gr.State(time_to_live=cache_age)
         poster.change(upload, [poster, top_k, genre], [analysis, genres, tag_line, caption, heatmap],
                       api_visibility="undocumented")

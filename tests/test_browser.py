@@ -7,6 +7,8 @@ import shutil
 import pytest
 from gradio_client import handle_file
 
+from tests.conftest import REPO
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
@@ -59,6 +61,37 @@ def test_choosing_another_genre_redraws_the_heatmap(page, client, sample_poster)
     page.locator(f"#heat-genre li:has-text('{least}')").first.click()
     page.wait_for_selector(f"#heat-caption:has-text('{least}')", timeout=60_000)
     page.wait_for_function(f"() => document.querySelector('#heatmap img')?.src !== {before!r}", timeout=60_000)
+
+
+def test_a_refused_upload_clears_the_previous_answer_and_says_why(page, sample_poster, tmp_path):
+    page.set_input_files("input[type=file]", str(sample_poster))
+    page.wait_for_selector("#heatmap img[src]", timeout=60_000)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    page.set_input_files("input[type=file]", str(broken))
+    page.wait_for_selector("#tags:has-text('Not classified')", timeout=60_000)
+    assert "not an image" in page.inner_text("#tags") and "Tags:" not in page.inner_text("#tags")
+    assert page.locator(LABEL).count() == 0 and page.locator("#heatmap img").count() == 0
+    assert page.locator(".toast-body").count() == 0  # said once, where the answer would be
+    page.click("#heat-genre input")  # the session state went too: another genre draws nothing
+    page.locator("#heat-genre li").last.click()
+    page.wait_for_timeout(1500)
+    assert page.locator("#heatmap img").count() == 0
+
+
+def test_about_the_model_shows_every_report_plot_unclipped(page):
+    plots = len(list((REPO / "reports").glob("*.png")))
+    open_page(page, page.url)
+    page.get_by_text("About the model").click()
+    grid = page.locator(".grid-wrap").first
+    grid.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 4000)
+    page.wait_for_function(f"""() => {{
+        const images = [...document.querySelectorAll('.grid-wrap img')];
+        return images.length === {plots} && images.every(i => i.complete && i.naturalWidth > 0);
+    }}""", timeout=60_000)
+    scroll, visible = grid.evaluate("w => [w.scrollHeight, w.clientHeight]")
+    assert scroll <= visible + 1  # no plot hidden below the gallery's edge
 
 
 def test_clicking_an_example_classifies_it(page, client, examples_dir):

@@ -51,6 +51,12 @@ def test_model_card_says_which_precision_is_served_and_what_int8_cost():
     assert f"IMDb mAP {card.quantization['worst_draw_vs_fp32']['imdb_mAP']:+.4f}" in text
 
 
+def test_the_previous_model_is_named_by_its_version():
+    card = GenreClassifier(MODEL).card
+    text = model_card_markdown(card)
+    assert "| previous model (v1) |" in text and card.baseline["version"] not in text  # v1's card holds a date
+
+
 def test_report_plots_are_shown():
     text = page_text(build_demo(GenreClassifier(MODEL), REPO / "examples", REPO / "reports"))
     for plot in sorted((REPO / "reports").glob("*.png")):
