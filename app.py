@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +23,7 @@ from poster_genre.analysis import Analysis, analyse
 from poster_genre.card import SINGLE_LABEL
 from poster_genre.classifier import default_model
 from poster_genre.explain import UnknownGenreError, explain, heat
+from poster_genre.labels import GENRES
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
@@ -172,106 +174,162 @@ def precision_markdown(card: ModelCard) -> str:
             f"TMDB accuracy {worst.get('tmdb_accuracy', 0):+.4f}. The figures below are fp32's.")
 
 
-def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path,
-               cache_age: int = CACHE_AGE) -> gr.Blocks:
-    """The Space: poster in; probabilities, tags and a heatmap out; examples; the model card."""
-    labels = classifier.labels
+@dataclass
+class PageAnswer:
+    """What the page shows for a poster, field by field in the order of `Page.answer_outputs`."""
 
-    def probabilities(poster: str) -> list[float]:
-        with refusing():
-            return analyse(classifier, poster).probabilities
+    analysis: Analysis | None = None  # the session state: one model run, kept for re-ranking and re-drawing
+    genres: dict[str, float] | None = None
+    tags: str = ""
+    caption: str = ""
+    heatmap: Image.Image | None = None
 
-    def ranked(row, top_k: int) -> dict[str, float]:
-        return {p.label: round(p.confidence, 4) for p in classifier.rank(row, int(top_k))}
+    def values(self) -> tuple:
+        """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy)."""
+        return tuple(getattr(self, field.name) for field in fields(self))
 
-    def heat_view(analysis: Analysis, genre: str | None) -> tuple[str, Image.Image | None]:
-        if analysis.maps is None:
-            return "", None
-        with refusing():
-            shown = heat(classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
-        return f"Heat for **{shown.genre}** ({shown.probability:.0%})", shown.overlay
 
-    def upload(poster: str | None, top_k: int, genre: str | None):
-        """The page's one model run per poster: probabilities, tags and the heatmap, kept for later changes."""
+@dataclass
+class Page:
+    """The page's components that handlers read or write."""
+
+    poster: gr.Image
+    tag_line: gr.Markdown
+    genres: gr.Label
+    top_k: gr.Slider
+    genre: gr.Dropdown
+    caption: gr.Markdown
+    heatmap: gr.Image
+    analysis: gr.State
+
+    def answer_outputs(self) -> list:
+        return [self.analysis, self.genres, self.tag_line, self.caption, self.heatmap]
+
+
+class Handlers:
+    """The page's handlers and the API's endpoints, over one classifier and its one analysis path."""
+
+    def __init__(self, classifier: GenreClassifier) -> None:
+        self.classifier = classifier
+        self.labels = classifier.labels
+
+    def upload(self, poster: str | None, top_k: int, genre: str | None) -> tuple:
+        """The page's one model run per poster; a refused poster clears the previous answer and says why."""
         if poster is None:
-            return None, None, "", "", None
+            return PageAnswer().values()
         try:
-            analysis = analyse(classifier, poster)
-        except InvalidImageError as error:  # the previous poster's answer goes too: state, genres, tags, heat
-            return None, None, f"**Not classified:** {error}", "", None
-        tagging = classifier.tagging(analysis.probabilities)
-        return (analysis, ranked(analysis.probabilities, top_k),
-                tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence)),
-                *heat_view(analysis, genre))
+            analysis = analyse(self.classifier, poster)
+        except InvalidImageError as error:
+            return PageAnswer(tags=f"**Not classified:** {error}").values()
+        tagging = self.classifier.tagging(analysis.probabilities)
+        tags = tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence))
+        return PageAnswer(analysis, self.ranked(analysis.probabilities, top_k), tags,
+                          *self.heat_view(analysis, genre)).values()
 
-    def rerank(analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
-        return None if analysis is None else ranked(analysis.probabilities, top_k)
+    def rerank(self, analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
+        return None if analysis is None else self.ranked(analysis.probabilities, top_k)
 
-    def reheat(analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
-        return ("", None) if analysis is None else heat_view(analysis, genre)
+    def reheat(self, analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
+        return ("", None) if analysis is None else self.heat_view(analysis, genre)
 
-    def predict(poster: FileData, top_k: int = len(labels)) -> dict[str, float]:
+    def predict(self, poster: FileData, top_k: int = len(GENRES)) -> dict[str, float]:
         """Genres of a movie poster with their probabilities, most likely first (all five by default)."""
-        return ranked(probabilities(uploaded_path(poster)), whole_top_k(top_k, len(labels)))
+        return self.ranked(self.probabilities(uploaded_path(poster)), whole_top_k(top_k, len(self.labels)))
 
-    def tags(poster: FileData) -> dict:
+    def tags(self, poster: FileData) -> dict:
         """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability."""
-        tagging = classifier.tagging(probabilities(uploaded_path(poster)))
+        tagging = self.classifier.tagging(self.probabilities(uploaded_path(poster)))
         return {"genres": list(tagging.genres),
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
 
-    def where(poster: str | None, genre: str | None) -> Image.Image | None:
+    def where(self, poster: str | None, genre: str | None) -> Image.Image:
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre)."""
         if poster is None:
             raise refuse(f"No poster was sent; {HOW_TO_SEND}.")
         with refusing():
-            return explain(classifier, poster, genre or None).overlay
+            return explain(self.classifier, poster, genre or None).overlay
 
-    examples = example_posters(examples_dir)
-    frequency = max(1, min(cache_age, 600))
-    with gr.Blocks(title="Poster genre", delete_cache=(frequency, cache_age)) as demo:
-        gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}.")
+    def probabilities(self, poster: str) -> list[float]:
+        with refusing():
+            return analyse(self.classifier, poster).probabilities
+
+    def ranked(self, row, top_k: int) -> dict[str, float]:
+        return {p.label: round(p.confidence, 4) for p in self.classifier.rank(row, int(top_k))}
+
+    def heat_view(self, analysis: Analysis, genre: str | None) -> tuple[str, Image.Image | None]:
+        if analysis.maps is None:
+            return "", None
+        with refusing():
+            shown = heat(self.classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
+        return f"Heat for **{shown.genre}** ({shown.probability:.0%})", shown.overlay
+
+
+def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, cache_age: int) -> Page:
+    """The page, top to bottom: poster and answer, the heatmap, examples, the model card."""
+    labels = classifier.labels
+    gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}.")
+    with gr.Row():
+        poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Poster",
+                             height=420)
+        with gr.Column():
+            tag_line = gr.Markdown(elem_id="tags")
+            genres = gr.Label(num_top_classes=len(labels), label="Genres")
+            top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
+    with gr.Accordion("Where it looked", open=True, visible=classifier.has_maps):
         with gr.Row():
-            poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"],
-                                 label="Poster", height=420)
-            with gr.Column():
-                tag_line = gr.Markdown(elem_id="tags")
-                genres = gr.Label(num_top_classes=len(labels), label="Genres")
-                top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
-        with gr.Accordion("Where it looked", open=True, visible=classifier.has_maps):
-            with gr.Row():
-                genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
-                                    allow_custom_value=True, label="Genre", scale=1,
-                                    elem_id="heat-genre")
-                caption = gr.Markdown(elem_id="heat-caption")
-                gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
-                            "scale runs from dark purple through red to pale yellow.")
-            heatmap = gr.Image(type="pil", format="png", label="Where it looked", height=420, elem_id="heatmap",
-                               interactive=False)
-        if examples:
-            gr.Examples(examples, inputs=poster, label="Example posters")
-        else:
-            gr.Markdown(f"*No example posters in `{examples_dir}`: put a few poster images there "
-                        "(or set `POSTER_GENRE_EXAMPLES`) to get clickable examples.*")
-        with gr.Accordion("About the model", open=False):
-            gr.Markdown(model_card_markdown(classifier.card))
-            plots = sorted(reports_dir.glob("*.png")) if reports_dir.is_dir() else []
-            if plots:
-                gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in plots], columns=3,
-                           height=PLOT_ROW_HEIGHT * -(-len(plots) // 3), object_fit="contain",
-                           label="Validation report")  # tall enough for every row: "auto" clipped the second
-        analysis = gr.State(time_to_live=cache_age)
-        poster.change(upload, [poster, top_k, genre], [analysis, genres, tag_line, caption, heatmap],
+            genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
+                                allow_custom_value=True, label="Genre", scale=1, elem_id="heat-genre")
+            caption = gr.Markdown(elem_id="heat-caption")
+            gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
+                        "scale runs from dark purple through red to pale yellow.")
+        heatmap = gr.Image(type="pil", format="png", label="Where it looked", height=420, elem_id="heatmap",
+                           interactive=False)
+    examples_section(poster, examples_dir)
+    with gr.Accordion("About the model", open=False):
+        gr.Markdown(model_card_markdown(classifier.card))
+        report_gallery(reports_dir)
+    return Page(poster, tag_line, genres, top_k, genre, caption, heatmap, gr.State(time_to_live=cache_age))
+
+
+def examples_section(poster: gr.Image, examples_dir: Path) -> None:
+    examples = example_posters(examples_dir)
+    if examples:
+        gr.Examples(examples, inputs=poster, label="Example posters")
+    else:
+        gr.Markdown(f"*No example posters in `{examples_dir}`: put a few poster images there "
+                    "(or set `POSTER_GENRE_EXAMPLES`) to get clickable examples.*")
+
+
+def report_gallery(reports_dir: Path) -> None:
+    """Every report plot, the gallery tall enough for all its rows ("auto" clipped the second)."""
+    plots = sorted(reports_dir.glob("*.png")) if reports_dir.is_dir() else []
+    if plots:
+        gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in plots], columns=3,
+                   height=PLOT_ROW_HEIGHT * -(-len(plots) // 3), object_fit="contain", label="Validation report")
+
+
+def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
+    """Page events (one model run per upload; re-ranking and re-drawing from the session state) and the API."""
+    page.poster.change(handlers.upload, [page.poster, page.top_k, page.genre], page.answer_outputs(),
+                       api_visibility="undocumented")
+    page.top_k.change(handlers.rerank, [page.analysis, page.top_k], page.genres, api_visibility="undocumented")
+    page.genre.change(handlers.reheat, [page.analysis, page.genre], [page.caption, page.heatmap],
                       api_visibility="undocumented")
-        top_k.change(rerank, [analysis, top_k], genres, api_visibility="undocumented")
-        genre.change(reheat, [analysis, genre], [caption, heatmap], api_visibility="undocumented")
-        if classifier.has_maps:
-            gr.on([], where, [poster, genre], heatmap, api_name="explain")  # API only: the page uses `upload`
-        else:
-            gr.Markdown("*This model has no activation maps, so there is no heatmap: add them with "
-                        "`python -m export.activation_maps MODEL.onnx`.*")
-        gr.api(predict, api_name="predict")
-        gr.api(tags, api_name="tags")
+    if has_maps:
+        gr.on([], handlers.where, [page.poster, page.genre], page.heatmap, api_name="explain")  # API only
+    else:
+        gr.Markdown("*This model has no activation maps, so there is no heatmap: add them with "
+                    "`python -m export.activation_maps MODEL.onnx`.*")
+    gr.api(handlers.predict, api_name="predict")
+    gr.api(handlers.tags, api_name="tags")
+
+
+def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path,
+               cache_age: int = CACHE_AGE) -> gr.Blocks:
+    """The Space: poster in; probabilities, tags and a heatmap out; examples; the model card."""
+    with gr.Blocks(title="Poster genre", delete_cache=(max(1, min(cache_age, 600)), cache_age)) as demo:
+        page = layout(classifier, examples_dir, reports_dir, cache_age)
+        connect(page, Handlers(classifier), classifier.has_maps)
     return demo
 
 
