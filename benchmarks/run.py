@@ -47,7 +47,7 @@ from poster_genre import GenreClassifier  # noqa: E402
 from poster_genre.classifier import MAPS_OUTPUT  # noqa: E402
 from poster_genre.analysis import analyse  # noqa: E402
 from poster_genre.explain import explain, heat  # noqa: E402
-from train.data import data_dir_from_env, imdb_dir_from_env, read_tmdb, split, split_for  # noqa: E402
+from train.data import data_dir_from_env, read_tmdb, split  # noqa: E402
 
 MODEL = REPO / "model.onnx"
 PREVIOUS = REPO / "artifacts" / "model_v1.onnx"
