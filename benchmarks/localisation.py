@@ -13,19 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from poster_genre import GenreClassifier
+from poster_genre.card import SINGLE_LABEL
+from poster_genre.explain import FORMS, evidence
+from poster_genre.preprocess import load_image
+from train.data import data_dir_from_env, split_for
 
-from poster_genre import GenreClassifier  # noqa: E402
-from poster_genre.explain import FORMS, evidence  # noqa: E402
-from poster_genre.preprocess import load_image  # noqa: E402
-from train.data import data_dir_from_env, read_tmdb, split  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 CANVAS = (520, 780)  # width, height: 2:3
 SHARE = 0.4
@@ -65,7 +64,7 @@ def localisation(classifier: GenreClassifier, posters: list[Path], seed: int = 0
 
 def sample_posters(data_dir: Path, count: int, seed: int = 0) -> list[Path]:
     """A seeded sample of version 1's TMDB validation posters."""
-    _, val = split(read_tmdb(data_dir))
+    _, _, val = split_for(SINGLE_LABEL, data_dir, None)
     return [p.path for p in random.Random(seed).sample(val, count)]
 
 

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from poster_genre import GenreClassifier
+from poster_genre.classifier import CHECKOUT_MODEL
+from poster_genre.labels import GENRES
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
+from train.evaluate import PREDICTIONS, mean_average_precision, top1_in_genres
 
-from poster_genre import GenreClassifier  # noqa: E402
-from poster_genre.classifier import CHECKOUT_MODEL  # noqa: E402
-from poster_genre.labels import GENRES  # noqa: E402
-from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for  # noqa: E402
-from train.evaluate import PREDICTIONS, mean_average_precision, top1_in_genres  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 Figure = Callable[[np.ndarray, np.ndarray], float]  # (truth or genre index, probabilities) -> figure
 

@@ -39,15 +39,15 @@ from typing import Callable
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.appserver import AppServer, free_port
+from poster_genre import GenreClassifier
+from poster_genre.analysis import analyse
+from poster_genre.card import SINGLE_LABEL
+from poster_genre.classifier import MAPS_OUTPUT
+from poster_genre.explain import explain, heat
+from train.data import data_dir_from_env, read_tmdb, split_for
 
-from benchmarks.appserver import AppServer, free_port  # noqa: E402
-from poster_genre import GenreClassifier  # noqa: E402
-from poster_genre.classifier import MAPS_OUTPUT  # noqa: E402
-from poster_genre.analysis import analyse  # noqa: E402
-from poster_genre.explain import explain, heat  # noqa: E402
-from train.data import data_dir_from_env, read_tmdb, split  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 MODEL = REPO / "model.onnx"
 PREVIOUS = REPO / "artifacts" / "model_v1.onnx"
@@ -172,7 +172,7 @@ def cold_start(poster: Path) -> dict:
     app_s = time.perf_counter() - start
     server.stop()
     card = GenreClassifier(MODEL).card
-    code = ("import keras, sys; sys.path.insert(0, '.'); from benchmarks.run import keras_model; "
+    code = ("import keras; from benchmarks.run import keras_model; "
             f"from poster_genre.card import ModelCard; keras_model(ModelCard({card.labels!r}, {card.input_size!r}, "
             f"{card.backbone!r}))")
     start = time.perf_counter()
@@ -243,7 +243,7 @@ def int8() -> dict:
     served = SERVED_INT8
     if not served.exists():
         return {"skipped": "no model.int8.onnx (python -m export.quantize writes it where it meets the rule)"}
-    _, val = split(read_tmdb(data_dir_from_env()))
+    _, _, val = split_for(SINGLE_LABEL, data_dir_from_env(), None)
     inputs = GenreClassifier(MODEL).prepare([val[0].path])
     return {**latency_ratio(MODEL, served, inputs), "fp32_mb": round(MODEL.stat().st_size / 1e6, 1),
             "int8_mb": round(served.stat().st_size / 1e6, 1)}
@@ -258,7 +258,7 @@ def main() -> None:
     parser.add_argument("--cli-posters", type=int, default=200)
     args = parser.parse_args()
     os.environ.setdefault("POSTER_GENRE_THREADS", str(len(os.sched_getaffinity(0))))
-    _, val = split(read_tmdb(args.data_dir))
+    _, _, val = split_for(SINGLE_LABEL, args.data_dir, None)
     paths = [p.path for p in val]
     figures = {
         "latency": lambda: latency(paths),

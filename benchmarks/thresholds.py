@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from poster_genre import GenreClassifier  # noqa: E402
-from poster_genre.classifier import CHECKOUT_MODEL  # noqa: E402
-from poster_genre.labels import GENRES  # noqa: E402
-from train.data import data_dir_from_env, imdb_dir_from_env, split_for  # noqa: E402
-from train.evaluate import precision_recall_f1, choose_thresholds  # noqa: E402
+from poster_genre import GenreClassifier
+from poster_genre.classifier import CHECKOUT_MODEL
+from poster_genre.labels import GENRES
+from train.data import data_dir_from_env, imdb_dir_from_env, split_for
+from train.evaluate import precision_recall_f1, choose_thresholds
 
 
 def cross_fitted_tags(truth: np.ndarray, probs: np.ndarray, folds: int, seed: int

@@ -28,7 +28,7 @@ from poster_genre import __version__
 from poster_genre.card import SINGLE_LABEL, ModelCard
 from poster_genre.classifier import GenreClassifier
 from poster_genre.preprocess import RESIZE_POLICY, preprocess
-from train.data import data_dir_from_env, read_tmdb, split
+from train.data import data_dir_from_env, split_for
 
 REPO = Path(__file__).resolve().parents[1]
 PARITY_TOLERANCE = 1e-4
@@ -87,7 +87,7 @@ def parity(model: keras.Model, onnx_path: Path, images: list[Path]) -> float:
 
 def parity_images(data_dir: Path, count: int) -> list[Path]:
     """The first `count` of version 1's TMDB validation posters."""
-    return [p.path for p in split(read_tmdb(data_dir))[1][:count]]
+    return [p.path for p in split_for(SINGLE_LABEL, data_dir, None)[2][:count]]
 
 
 def export(model_path: Path, report_path: Path, output: Path, data_dir: Path,

@@ -1,6 +1,6 @@
 """Take the README screenshot from the real app in Debian's headless Chromium.
 
-    .venv/bin/python scripts/screenshot.py [--out docs/screenshot.png]
+    .venv/bin/python -m scripts.screenshot [--out docs/screenshot.png]
 
 The posters in the picture (upload and examples) are drawn here, so no TMDB artwork ends up
 in the repository.
@@ -9,17 +9,15 @@ in the repository.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.appserver import AppServer, free_port
+from tests.test_browser import CHROMIUM, FLAGS, LABEL, open_page
 
-from benchmarks.appserver import AppServer, free_port  # noqa: E402
-from tests.test_browser import CHROMIUM, FLAGS, LABEL, open_page  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def drawn_poster(path: Path, sky: tuple[int, int, int], title: str) -> Path:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.appserver import AppServer, free_port  # noqa: F401
+from poster_genre.labels import GENRES
+from train.data import data_dir_from_env, imdb_dir_from_env
 
-from benchmarks.appserver import AppServer, free_port  # noqa: E402,F401
-from poster_genre.labels import GENRES  # noqa: E402
-from train.data import data_dir_from_env, imdb_dir_from_env  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DATA_DIR = data_dir_from_env()
 IMDB_DIR = imdb_dir_from_env()

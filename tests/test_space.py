@@ -9,6 +9,7 @@ from PIL import Image
 
 from app import build_demo, example_posters, model_card_markdown
 from poster_genre import GenreClassifier
+from poster_genre.card import SINGLE_LABEL
 from poster_genre.labels import GENRES
 from tests.conftest import DATA_DIR, INT8, MODEL, REPO, needs_data, synthetic_poster
 
@@ -86,12 +87,12 @@ def test_space_yaml_names_the_pinned_gradio_and_a_python_version():
 
 @needs_data
 def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path):
-    from train.data import read_tmdb, split
+    from train.data import split_for
     from train.examples import fill_examples
 
     written = fill_examples(DATA_DIR, tmp_path)
     assert len(written) == len(GENRES)
-    _, val = split(read_tmdb(DATA_DIR))
+    _, _, val = split_for(SINGLE_LABEL, DATA_DIR, None)
     val_by_id = {p.tmdb_id: p for p in val}
     classifier = GenreClassifier(MODEL)
     probs = {p.tmdb_id: row for p, row in zip(val, classifier.batch_probabilities([p.path for p in val]))}

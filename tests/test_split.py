@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from poster_genre.card import SINGLE_LABEL
 from poster_genre.labels import GENRES
 from tests.conftest import DATA_DIR, IMDB_DIR, make_dataset, make_imdb_dataset, needs_both, needs_data
-from train.data import Poster, read_all, read_imdb, read_tmdb, split, split_union
+from train.data import Poster, read_all, read_imdb, read_tmdb, split, split_for, split_union
 
 
 def posters_with_repeated_films() -> list[Poster]:
@@ -112,7 +113,7 @@ def test_shared_cross_source_split():
     train, val = split_union(posters)
     assert len(posters) == 1107 + 9497
     assert not films(train) & films(val)
-    _, v1_val = split(read_tmdb(DATA_DIR))
+    _, _, v1_val = split_for(SINGLE_LABEL, DATA_DIR, None)
     assert {p.path for p in v1_val} <= {p.path for p in val}
     imdb_films = {p.film for p in posters if p.source == "imdb"}
     assert len({p.film for p in val if p.source == "imdb"}) >= 0.15 * len(imdb_films)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from poster_genre.card import SINGLE_LABEL
 from poster_genre.classifier import CHECKOUT_MODEL, GenreClassifier
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import load_image
-from train.data import data_dir_from_env, read_tmdb, split
+from train.data import data_dir_from_env, split_for
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_WIDTH = 342
@@ -24,7 +25,7 @@ MAX_WIDTH = 342
 
 def fill_examples(data_dir: Path, out: Path, model: Path | None = None) -> list[Path]:
     """Write one example poster per genre into `out` as `<genre>_<tmdb_id>.jpg`, replacing older ones."""
-    _, val = split(read_tmdb(data_dir))
+    _, _, val = split_for(SINGLE_LABEL, data_dir, None)
     classifier = GenreClassifier(model or CHECKOUT_MODEL)  # fp32: its int8 copy can break near-ties apart
     probs = classifier.batch_probabilities([p.path for p in val])
     out.mkdir(parents=True, exist_ok=True)
