@@ -118,18 +118,19 @@ def quantize(fp32: Path, int8: Path, calibration: list[Poster], recipe: Recipe =
     """Static per-channel QDQ int8 copy of `fp32` at `int8`, its card saying how it was made.
 
     `cache` keeps the calibrated tensor ranges (one file per method and draw) for reuse."""
+    classifier = GenreClassifier(fp32)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = prepare(fp32, Path(tmp))
         float_nodes = list(recipe.float_nodes)
         if recipe.float_head:
             float_nodes += head_nodes(onnx.load(str(prepared)))
-        quantize_static(str(prepared), str(int8), PosterReader(GenreClassifier(fp32), calibration),
+        quantize_static(str(prepared), str(int8), PosterReader(classifier, calibration),
                         quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=recipe.reduce_range,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         nodes_to_exclude=float_nodes, calibrate_method=METHODS[recipe.method],
                         calibration_cache_path=cache, extra_options={"CalibStridedMinMax": CHUNK})
-    card = GenreClassifier(fp32).card
-    write_card(int8, card.with_precision("int8", {"recipe": asdict(recipe), "calibration_posters": len(calibration)}))
+    write_card(int8, classifier.card.with_precision("int8", {"recipe": asdict(recipe),
+                                                             "calibration_posters": len(calibration)}))
 
 
 def write_card(model_path: Path, card: ModelCard) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import re
@@ -52,6 +53,7 @@ def default_model() -> Path:
     return next((path for path in SERVED_ORDER if path.exists()), CHECKOUT_MODEL)
 
 
+@functools.cache
 def saturating_int8_cpu() -> bool:
     """Whether this CPU may saturate int8 products: x86 without VNNI (or whose flags cannot be read).
 

@@ -70,16 +70,16 @@ def write_parquet(records: Iterable[dict], path: Path | str) -> None:
     """One Parquet file; fields a record lacks (`error`, or `labels`...) are null. Needs pyarrow."""
     pyarrow, parquet = parquet_modules()
     rows = list(records)
-    parquet.write_table(pyarrow.Table.from_pylist(rows, schema=record_schema(pyarrow, rows)), str(path))
+    schema = record_schema(pyarrow, explanation=any("explanation" in row for row in rows))
+    parquet.write_table(pyarrow.Table.from_pylist(rows, schema=schema), str(path))
 
 
-def record_schema(pyarrow, rows: list[dict]):
-    """The Parquet schema of records: every field a record can have, in record order."""
+def record_schema(pyarrow, explanation: bool = False):
+    """The Parquet schema of records, in record order; `explanation` only where heatmaps were written."""
     label = pyarrow.struct([("label", pyarrow.string()), ("confidence", pyarrow.float64())])
     fields = [("file", pyarrow.string()), ("labels", pyarrow.list_(label)), ("genres", pyarrow.list_(pyarrow.string())),
               ("needs_review", pyarrow.bool_()), ("explanation", pyarrow.string()), ("error", pyarrow.string())]
-    present = {key for row in rows for key in row}
-    return pyarrow.schema([f for f in fields if f[0] in present or f[0] in ("file", "error")])
+    return pyarrow.schema([f for f in fields if explanation or f[0] != "explanation"])
 
 
 def parquet_modules():

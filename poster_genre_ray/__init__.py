@@ -51,7 +51,7 @@ class Tagger:
         return pyarrow.Table.from_pylist(rows, schema=SCHEMA)
 
 
-SCHEMA = record_schema(pyarrow, [{"labels": [], "genres": [], "needs_review": False}])  # every field but explanation
+SCHEMA = record_schema(pyarrow)  # no explanation: --explain is refused with --ray
 
 
 def connect(address: str) -> None:
