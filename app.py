@@ -18,12 +18,10 @@ import gradio as gr
 from gradio.data_classes import FileData
 from PIL import Image
 
-from poster_genre import GenreClassifier, InvalidImageError, ModelCard
+from poster_genre import GenreClassifier, InvalidImageError
 from poster_genre.analysis import Analysis, analyse
-from poster_genre.card import SINGLE_LABEL
 from poster_genre.classifier import default_model
 from poster_genre.explain import UnknownGenreError, explain, heat
-from poster_genre.labels import GENRES
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 HERE = Path(__file__).resolve().parent
@@ -94,86 +92,6 @@ def tags_markdown(tags: list[str], most_likely: tuple[str, float]) -> str:
     return f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
 
 
-def _fmt(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else "–" if value is None else str(value)
-
-
-def _figures_row(name: str, figures: dict) -> str:
-    imdb, tmdb, v1 = figures.get("imdb", {}), figures.get("tmdb", {}), figures.get("tmdb_v1", {})
-    cells = [imdb.get("mAP"), imdb.get("top1_in_genres"), tmdb.get("mAP"), tmdb.get("top1_in_genres"),
-             v1.get("accuracy"), v1.get("macro_f1")]
-    return f"| {name} | " + " | ".join(_fmt(c) for c in cells) + " |"
-
-
-def model_version(figures: dict) -> str:
-    """A model's version as people say it ("v2"): version 1's cards hold their export date instead."""
-    version, kind = str(figures.get("version", "")), figures.get("kind", SINGLE_LABEL)
-    major = version.split(".")[0]
-    if "." in version and major.isdigit():
-        return f"v{major}"
-    return "v1" if kind == SINGLE_LABEL else version or "unknown version"
-
-
-def model_card_markdown(card: ModelCard) -> str:
-    """The ONNX metadata as a short model card, for single- and multi-label models."""
-    metrics, data = card.metrics, card.data
-    if "all" not in metrics:  # version 1's card: single-label figures only
-        metrics = {"tmdb_v1": metrics}
-    main = metrics.get("imdb") or metrics.get("tmdb_v1", {})
-    per_genre = "\n".join(
-        f"| {g} | {_fmt(main.get('average_precision', {}).get(g))} | {_fmt(card.thresholds.get(g))} | "
-        f"{m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
-        for g, m in main.get("per_genre", {}).items())
-    v1 = metrics.get("tmdb_v1", {})
-    selective = "\n".join(f"| ≥ {r['threshold']:.1f} | {r['coverage']:.0%} | {r['accuracy']:.1%} |"
-                          for r in v1.get("selective", []) if r["accuracy"] is not None)
-    rows = [_figures_row("**this model**", metrics)]
-    if card.probe:
-        rows.append(_figures_row("linear probe", card.probe if "all" in card.probe else {"tmdb_v1": card.probe}))
-    if card.baseline:
-        rows.append(_figures_row(f"previous model ({model_version(card.baseline)})", card.baseline))
-    sources = ", ".join(f"{n} {s}" for s, n in data.get("train_counts", {}).get("by_source", {}).items())
-    tagging = ("each genre has its own probability (they need not sum to 1); a genre is a tag at or above "
-               "its threshold" if card.multi_label else "the probabilities sum to 1; the tag is the most likely genre")
-    return f"""
-**Backbone** {card.backbone} · **input** {card.input_size[0]}×{card.input_size[1]} px (height×width),
-{card.resize_policy} · **kind** {card.kind}: {tagging} · **version** {card.version}
-
-{precision_markdown(card)}
-
-**Data** {data.get('posters', '?')} posters: {data.get('train', '?')} for training{f' ({sources})' if sources else ''},
-{data.get('val', '?')} held out for validation (no film on both sides).
-
-| model | IMDb mAP | IMDb top-1-in-genres | TMDB mAP | TMDB top-1-in-genres | TMDB accuracy | TMDB macro-F1 |
-|---|---|---|---|---|---|---|
-{chr(10).join(rows)}
-
-TMDB accuracy and macro-F1 are against the collected genre of version 1's validation posters.
-
-| genre | average precision | threshold | precision | recall | F1 | posters |
-|---|---|---|---|---|---|---|
-{per_genre}
-
-Trust a tag only above a confidence threshold (version 1's TMDB validation posters):
-
-| top confidence | posters kept | accuracy |
-|---|---|---|
-{selective}
-"""
-
-
-def precision_markdown(card: ModelCard) -> str:
-    """Which arithmetic is served and, for int8, what it cost against fp32 (the figures below are fp32's)."""
-    if card.precision != "int8":
-        return "**Precision** fp32."
-    cost, worst = card.quantization, card.quantization.get("worst_draw_vs_fp32", {})
-    return (f"**Precision** int8 (static, per-channel; head in float): {cost.get('speedup', '?')}× faster than fp32 "
-            f"and {cost.get('size_mb', '?')} MB instead of {cost.get('fp32_size_mb', '?')} MB. Against fp32 on the "
-            f"validation films, worst of {cost.get('draws', '?')} calibration draws: IMDb mAP "
-            f"{worst.get('imdb_mAP', 0):+.4f}, top-1-in-genres {worst.get('imdb_top1_in_genres', 0):+.4f}, "
-            f"TMDB accuracy {worst.get('tmdb_accuracy', 0):+.4f}. The figures below are fp32's.")
-
-
 @dataclass
 class PageAnswer:
     """What the page shows for a poster, field by field in the order of `Page.answer_outputs`."""
@@ -232,9 +150,10 @@ class Handlers:
     def reheat(self, analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
         return ("", None) if analysis is None else self.heat_view(analysis, genre)
 
-    def predict(self, poster: FileData, top_k: int = len(GENRES)) -> dict[str, float]:
-        """Genres of a movie poster with their probabilities, most likely first (all five by default)."""
-        return self.ranked(self.probabilities(uploaded_path(poster)), whole_top_k(top_k, len(self.labels)))
+    def predict(self, poster: FileData, top_k: int | None = None) -> dict[str, float]:
+        """Genres of a movie poster with their probabilities, most likely first (every genre by default)."""
+        top_k = len(self.labels) if top_k is None else whole_top_k(top_k, len(self.labels))
+        return self.ranked(self.probabilities(uploaded_path(poster)), top_k)
 
     def tags(self, poster: FileData) -> dict:
         """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability."""
@@ -286,7 +205,7 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
                            interactive=False)
     examples_section(poster, examples_dir)
     with gr.Accordion("About the model", open=False):
-        gr.Markdown(model_card_markdown(classifier.card))
+        gr.Markdown(classifier.card.markdown())
         report_gallery(reports_dir)
     return Page(poster, tag_line, genres, top_k, genre, caption, heatmap, gr.State(time_to_live=cache_age))
 

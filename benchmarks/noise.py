@@ -16,50 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from poster_genre import GenreClassifier
 from poster_genre.classifier import CHECKOUT_MODEL
-from poster_genre.labels import GENRES
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
-from train.evaluate import PREDICTIONS, mean_average_precision, top1_in_genres
+from train.evaluate import PREDICTIONS
+from train.metrics import compare
 
 REPO = Path(__file__).resolve().parents[1]
-
-Figure = Callable[[np.ndarray, np.ndarray], float]  # (truth or genre index, probabilities) -> figure
-
-
-def accuracy(primary: np.ndarray, probs: np.ndarray) -> float:
-    """Share of posters whose most likely genre is the collected one."""
-    return float((probs.argmax(axis=1) == primary).mean())
-
-
-def paired_bootstrap(figure: Figure, truth: np.ndarray, ours: np.ndarray, theirs: np.ndarray,
-                     resamples: int = 2000, seed: int = 0) -> dict:
-    """Both models' figure, and the standard errors of ours and of the paired difference."""
-    rng = np.random.default_rng(seed)
-    samples = [rng.integers(0, len(truth), len(truth)) for _ in range(resamples)]
-    mine = np.array([figure(truth[s], ours[s]) for s in samples])
-    difference = mine - np.array([figure(truth[s], theirs[s]) for s in samples])
-    ours_figure, theirs_figure = figure(truth, ours), figure(truth, theirs)
-    observed = ours_figure - theirs_figure
-    return {"ours": round(ours_figure, 4), "theirs": round(theirs_figure, 4),
-            "se_ours": round(float(mine.std()), 4), "difference": round(observed, 4),
-            "se_difference": round(float(difference.std()), 4),
-            "standard_errors_apart": round(observed / max(float(difference.std()), 1e-12), 1)}
-
-
-def compare(posters: list[Poster], ours: np.ndarray, theirs: np.ndarray, seed: int = 0) -> dict:
-    """mAP and top-1-in-genres on the IMDb films; accuracy on version 1's TMDB posters."""
-    imdb = np.array([p.source == "imdb" for p in posters])
-    truth = np.stack([p.targets for p in posters]) > 0
-    primary = np.array([GENRES.index(p.genre) if p.genre in GENRES else -1 for p in posters])
-    tmdb = ~imdb & (primary >= 0)
-    return {"imdb_mAP": paired_bootstrap(mean_average_precision, truth[imdb], ours[imdb], theirs[imdb], seed=seed),
-            "imdb_top1_in_genres": paired_bootstrap(top1_in_genres, truth[imdb], ours[imdb], theirs[imdb], seed=seed),
-            "tmdb_accuracy": paired_bootstrap(accuracy, primary[tmdb], ours[tmdb], theirs[tmdb], seed=seed)}
 
 
 def probe_probabilities(path: Path, posters: list[Poster], served: np.ndarray) -> np.ndarray | str:

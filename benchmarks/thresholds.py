@@ -21,7 +21,7 @@ from poster_genre import GenreClassifier
 from poster_genre.classifier import CHECKOUT_MODEL
 from poster_genre.labels import GENRES
 from train.data import data_dir_from_env, imdb_dir_from_env, split_for
-from train.evaluate import precision_recall_f1, choose_thresholds
+from train.metrics import choose_thresholds, precision_recall_f1
 
 
 def cross_fitted_tags(truth: np.ndarray, probs: np.ndarray, folds: int, seed: int

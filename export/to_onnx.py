@@ -25,7 +25,7 @@ import tf2onnx
 
 from export.activation_maps import add_activation_maps
 from poster_genre import __version__
-from poster_genre.card import SINGLE_LABEL, ModelCard
+from poster_genre.card import ALL_GENRES, SINGLE_LABEL, ModelCard
 from poster_genre.classifier import GenreClassifier
 from poster_genre.preprocess import RESIZE_POLICY, preprocess
 from train.data import data_dir_from_env, split_for
@@ -35,7 +35,7 @@ PARITY_TOLERANCE = 1e-4
 OPSET = 17
 
 
-CARD_METRICS = ("all", "imdb", "tmdb", "tmdb_v1")
+CARD_METRICS = ("all", "imdb", "tmdb", "tmdb_v1", ALL_GENRES)
 
 
 def _headline(figures: dict) -> dict:
@@ -59,6 +59,8 @@ def card_from_report(report: dict, version: str = __version__) -> ModelCard:
         metrics=_headline(report["validation"]), probe=_headline(report["probe"]),
         baseline={"model": baseline.get("model"), "version": baseline.get("version"), **_headline(baseline)}
         if baseline else {},
+        candidates=report.get("candidates", []), serving_rule=report.get("serving_rule", ""),
+        versus_baseline=report.get("versus_baseline", {}), learning_curve=report.get("learning_curve", []),
     )
 
 

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 SINGLE_LABEL = "single-label"  # softmax over the genres: one genre per poster (version 1)
 MULTI_LABEL = "multi-label"  # one sigmoid per genre, tagged at per-genre thresholds (version 2)
-TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "precision")
+TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "precision", "serving_rule")
+ALL_GENRES = "imdb_all_genres"  # figures over every genre of a model with more than the five (IMDb posters)
 PRECISIONS = ("fp32", "int8")
 
 
@@ -27,6 +28,10 @@ class ModelCard:
     baseline: dict = field(default_factory=dict)  # the previous model's metrics on the same posters
     precision: str = "fp32"  # arithmetic of the served graph: fp32, or int8 (static QDQ, from export.quantize)
     quantization: dict = field(default_factory=dict)  # int8 only: the recipe and what it cost against fp32
+    candidates: list = field(default_factory=list)  # every genre the run learned, with the serving rule applied
+    serving_rule: str = ""  # which candidate genres are served
+    versus_baseline: dict = field(default_factory=dict)  # paired bootstrap against the previous model
+    learning_curve: list = field(default_factory=list)  # the probe's mAP against the training films it saw
 
     def __post_init__(self) -> None:
         if self.kind not in (SINGLE_LABEL, MULTI_LABEL):
@@ -43,6 +48,12 @@ class ModelCard:
     def with_precision(self, precision: str, quantization: dict) -> "ModelCard":
         """This card for a copy of the model in another arithmetic (the figures stay fp32's)."""
         return replace(self, precision=precision, quantization=quantization)
+
+    def markdown(self) -> str:
+        """This card as Markdown: what the app's *About the model* shows."""
+        return "\n\n".join(part for part in (
+            summary_markdown(self), precision_markdown(self), figures_markdown(self), genres_markdown(self),
+            candidates_markdown(self), versus_markdown(self), curve_markdown(self), selective_markdown(self)) if part)
 
     def to_metadata(self) -> dict[str, str]:
         """ONNX metadata_props: every field as a string, JSON where it is not one."""
@@ -63,3 +74,127 @@ class ModelCard:
         values["labels"] = tuple(values["labels"])
         values["input_size"] = tuple(values["input_size"])
         return cls(**values)
+
+
+# The card as Markdown, a section per function; a section with nothing to show is empty.
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "–" if value is None else str(value)
+
+
+def _table(header: tuple[str, ...], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows])
+
+
+def _figures(card: ModelCard) -> dict:
+    """The card's metrics per source (version 1's cards hold single-label figures only)."""
+    return card.metrics if "all" in card.metrics else {"tmdb_v1": card.metrics}
+
+
+def model_version(figures: dict) -> str:
+    """A model's version as people say it ("v2"): version 1's cards hold their export date instead."""
+    version, kind = str(figures.get("version", "")), figures.get("kind", SINGLE_LABEL)
+    major = version.split(".")[0]
+    if "." in version and major.isdigit():
+        return f"v{major}"
+    return "v1" if kind == SINGLE_LABEL else version or "unknown version"
+
+
+def summary_markdown(card: ModelCard) -> str:
+    data = card.data
+    sources = ", ".join(f"{n} {s}" for s, n in data.get("train_counts", {}).get("by_source", {}).items())
+    tagging = ("each genre has its own probability (they need not sum to 1); a genre is a tag at or above "
+               "its threshold" if card.multi_label else "the probabilities sum to 1; the tag is the most likely genre")
+    return (f"**Backbone** {card.backbone} · **input** {card.input_size[0]}×{card.input_size[1]} px (height×width), "
+            f"{card.resize_policy} · **kind** {card.kind}: {tagging} · **version** {card.version} · "
+            f"**genres** ({len(card.labels)}) {', '.join(card.labels)}\n\n"
+            f"**Data** {data.get('posters', '?')} posters: {data.get('train', '?')} for training"
+            f"{f' ({sources})' if sources else ''}, {data.get('val', '?')} held out for validation "
+            f"(no film on both sides).")
+
+
+def precision_markdown(card: ModelCard) -> str:
+    """Which arithmetic is served and, for int8, what it cost against fp32 (the figures below are fp32's)."""
+    if card.precision != "int8":
+        return "**Precision** fp32."
+    cost, worst = card.quantization, card.quantization.get("worst_draw_vs_fp32", {})
+    return (f"**Precision** int8 (static, per-channel; head in float): {cost.get('speedup', '?')}× faster than fp32 "
+            f"and {cost.get('size_mb', '?')} MB instead of {cost.get('fp32_size_mb', '?')} MB. Against fp32 on the "
+            f"validation films, worst of {cost.get('draws', '?')} calibration draws: IMDb mAP "
+            f"{worst.get('imdb_mAP', 0):+.4f}, top-1-in-genres {worst.get('imdb_top1_in_genres', 0):+.4f}, "
+            f"TMDB accuracy {worst.get('tmdb_accuracy', 0):+.4f}. The figures below are fp32's.")
+
+
+def _figures_row(name: str, figures: dict) -> list:
+    imdb, tmdb, v1 = figures.get("imdb", {}), figures.get("tmdb", {}), figures.get("tmdb_v1", {})
+    return [name, imdb.get("mAP"), imdb.get("top1_in_genres"), tmdb.get("mAP"), tmdb.get("top1_in_genres"),
+            v1.get("accuracy"), v1.get("macro_f1")]
+
+
+def figures_markdown(card: ModelCard) -> str:
+    """The headline figures over the five genres: this model, its linear probe, the previous model."""
+    rows = [_figures_row("**this model**", _figures(card))]
+    if card.probe:
+        rows.append(_figures_row("linear probe", card.probe if "all" in card.probe else {"tmdb_v1": card.probe}))
+    if card.baseline:
+        rows.append(_figures_row(f"previous model ({model_version(card.baseline)})", card.baseline))
+    header = ("model", "IMDb mAP", "IMDb top-1-in-genres", "TMDB mAP", "TMDB top-1-in-genres", "TMDB accuracy",
+              "TMDB macro-F1")
+    return (f"{_table(header, rows)}\n\nOver the five genres Action, Comedy, Drama, Romance and Thriller on this "
+            "model's validation posters. TMDB accuracy and macro-F1 are against the collected genre of version 1's "
+            "validation posters.")
+
+
+def genres_markdown(card: ModelCard) -> str:
+    """Per genre and per source: AP, base rate, threshold, precision, recall, F1, films."""
+    figures = _figures(card)
+    parts = []
+    for key, title in ((ALL_GENRES, "IMDb validation films, every genre"), ("imdb", "IMDb validation films"),
+                       ("tmdb", "TMDB validation posters"), ("tmdb_v1", "TMDB validation posters")):
+        source = figures.get(key, {})
+        if not source.get("per_genre") or (key == "imdb" and ALL_GENRES in figures) or (
+                key == "tmdb_v1" and "imdb" in figures):
+            continue
+        rows = [[g, source.get("average_precision", {}).get(g), m.get("base_rate"), card.thresholds.get(g),
+                 m["precision"], m["recall"], m["f1"], m["support"]] for g, m in source["per_genre"].items()]
+        parts.append(f"*{title}*\n\n" + _table(("genre", "average precision", "base rate", "threshold", "precision",
+                                                "recall", "F1", "films"), rows))
+    return "\n\n".join(parts)
+
+
+def candidates_markdown(card: ModelCard) -> str:
+    """Every genre the training run learned, served or not, and the rule that decided."""
+    if not card.candidates:
+        return ""
+    rows = [[c["genre"], c["training_films"], c["validation_films"], c["base_rate"], c["ap"], c["lift"],
+             "yes" if c["served"] else "no"] for c in card.candidates]
+    return (f"**Genres served**: {card.serving_rule}.\n\n" +
+            _table(("genre", "training films", "validation films", "base rate", "AP", "AP / base rate", "served"), rows))
+
+
+def versus_markdown(card: ModelCard) -> str:
+    """This model against the previous one on the posters both validated on: the paired bootstrap."""
+    versus = card.versus_baseline
+    if not versus:
+        return ""
+    rows = [[name.replace("_", " "), f["ours"], f["theirs"], f"{f['difference']:+.4f}", f["se_difference"],
+             f["standard_errors_apart"]] for name, f in versus.items() if isinstance(f, dict)]
+    return (f"Against the previous model on the {versus.get('posters', '?')} validation posters it was measured on "
+            "(paired bootstrap over films; more than about two standard errors apart is unlikely to be noise):\n\n"
+            + _table(("figure", "this model", "previous", "difference", "SE", "SEs apart"), rows))
+
+
+def curve_markdown(card: ModelCard) -> str:
+    if not card.learning_curve:
+        return ""
+    rows = [[r["training_films"], r["five_genre_mAP"], r["all_genre_mAP"]] for r in card.learning_curve]
+    return ("Learning curve (linear probe on cached features, IMDb validation films):\n\n"
+            + _table(("training films", "mAP, five genres", "mAP, every candidate"), rows))
+
+
+def selective_markdown(card: ModelCard) -> str:
+    rows = [[f"≥ {r['threshold']:.1f}", f"{r['coverage']:.0%}", f"{r['accuracy']:.1%}"]
+            for r in _figures(card).get("tmdb_v1", {}).get("selective", []) if r["accuracy"] is not None]
+    return ("Trust a tag only above a confidence threshold (version 1's TMDB validation posters):\n\n"
+            + _table(("top confidence", "posters kept", "accuracy"), rows)) if rows else ""

@@ -1,6 +1,6 @@
 """Batch tagging for catalogues.
 
-    poster-genre classify PATH... [--top-k K] [--min-confidence P] [--output FILE | --format jsonl|csv]
+    poster-genre classify PATH... [--top-k K|all] [--min-confidence P] [--output FILE | --format jsonl|csv]
                                   [--explain DIR] [--ray [ADDRESS]]
     (or: python -m poster_genre classify ...)
 
@@ -36,7 +36,6 @@ from poster_genre.analysis import Analysis, analyse_batch
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, default_model
 from poster_genre.explain import overlay
 from poster_genre.inputs import find_images, is_uri, source
-from poster_genre.labels import GENRES
 from poster_genre.records import FORMATS, format_for, parquet_modules, record, write
 
 
@@ -89,6 +88,20 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def top_k_option(text: str) -> int | str:
+    """A whole number of genres, at least 1, or `all` (checked against the model's genres once it is loaded)."""
+    return "all" if text.strip().lower() == "all" else at_least_one(text)
+
+
+def genres_listed(top_k: int | str, labels: tuple[str, ...], run: argparse.ArgumentParser) -> int:
+    """--top-k as a number of genres this model has (its card's genre list)."""
+    if top_k == "all":
+        return len(labels)
+    if top_k > len(labels):
+        run.error(f"--top-k: this model has {len(labels)} genres; give 1 to {len(labels)}, or all")
+    return top_k
+
+
 def share(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -104,8 +117,9 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("classify", help="tag poster files, folders or object-store prefixes")
     run.add_argument("paths", nargs="+", metavar="PATH",
                      help="poster files, folders walked recursively for image files, or s3:// / gs:// prefixes")
-    run.add_argument("--top-k", type=int, default=3, choices=range(1, len(GENRES) + 1), metavar="K",
-                     help="genres listed per poster, most likely first (default 3)")
+    run.add_argument("--top-k", type=top_k_option, default=3, metavar="K",
+                     help="genres listed per poster, most likely first: 1 to the model's number of genres, or all "
+                          "(default 3)")
     run.add_argument("--format", choices=FORMATS, default="jsonl",
                      help="output format on stdout or in an --output folder (default jsonl; a file's suffix wins)")
     run.add_argument("--output", metavar="PATH",
@@ -157,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         run.error("no image files found in the given paths")
     model = args.model or default_model()
-    if args.ray:
-        return ray_main(args, files, model, fmt)
     try:
-        classifier = GenreClassifier(model, args.threads)
+        classifier = GenreClassifier(model, 1 if args.ray else args.threads)
     except ModelNotFoundError as error:
         print(f"{arguments.prog}: error: {error}", file=sys.stderr)
         return 2
+    args.top_k = genres_listed(args.top_k, classifier.labels, run)
+    if args.ray:
+        return ray_main(args, files, model, fmt)
     if args.explain and not classifier.has_maps:
         print(f"{arguments.prog}: error: the model at {classifier.path} has no activation maps for --explain.",
               file=sys.stderr)
@@ -194,9 +209,6 @@ def ray_main(args: argparse.Namespace, files: list[str], model: Path, fmt: str) 
     except ImportError as error:
         print(f"{program_name()}: error: --ray needs Ray: pip install \"poster-genre[ray]\" ({error}).",
               file=sys.stderr)
-        return 2
-    if not model.is_file():
-        print(f"{program_name()}: error: No model file at {model}.", file=sys.stderr)
         return 2
     try:
         connect(args.ray)

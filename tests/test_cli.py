@@ -13,13 +13,24 @@ import pytest
 from PIL import Image
 
 from poster_genre import GenreClassifier, __version__
-from poster_genre.labels import GENRES
 from tests.conftest import MODEL, REPO, synthetic_poster
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+LABELS = GenreClassifier(MODEL).labels  # the served model's genres, from its card
+
+
+def test_top_k_is_bounded_by_the_models_genres(tmp_path, sample_poster):
+    result = run_cli(str(sample_poster), "--top-k", str(len(LABELS) + 1))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"--top-k: this model has {len(LABELS)} genres; give 1 to {len(LABELS)}, or all" in result.stderr
+    assert "usage:" in result.stderr and "classify" in result.stderr
+    record = json.loads(run_cli(str(sample_poster), "--top-k", "ALL").stdout)
+    assert [item["label"] for item in record["labels"]] and len(record["labels"]) == len(LABELS)
 
 
 def make_folder(tmp_path, sample_poster):
@@ -40,24 +51,25 @@ def test_jsonl_records_with_an_error_record_for_the_broken_file(tmp_path, sample
     broken, *good = records
     assert "error" in broken and "labels" not in broken
     for record in good:
-        assert len(record["labels"]) == 2 and record["labels"][0]["label"] in GENRES
+        assert len(record["labels"]) == 2 and record["labels"][0]["label"] in LABELS
         assert record["labels"][0]["confidence"] >= record["labels"][1]["confidence"]
         assert record["needs_review"] is True  # nothing is 99% sure
-        assert set(record["genres"]) <= set(GENRES)
+        assert set(record["genres"]) <= set(LABELS)
     assert "classify" in result.stderr  # the progress bar
 
 
 def test_csv_output_and_review_threshold(tmp_path, sample_poster):
     folder = make_folder(tmp_path, sample_poster)
     result = run_cli(str(folder / "poster.jpg"), str(folder / "broken.jpg"), "--format", "csv",
-                     "--top-k", "5", "--min-confidence", "0")
+                     "--top-k", "all", "--min-confidence", "0")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 2
     assert rows[0]["needs_review"] == "false" and rows[0]["error"] == ""
-    assert sorted(rows[0][f"label_{i}"] for i in range(1, 6)) == sorted(GENRES)
+    every = range(1, len(LABELS) + 1)
+    assert sorted(rows[0][f"label_{i}"] for i in every) == sorted(LABELS)
     if not GenreClassifier(MODEL).card.multi_label:
-        assert abs(sum(float(rows[0][f"confidence_{i}"]) for i in range(1, 6)) - 1) < 1e-3
-    assert set(filter(None, rows[0]["genres"].split("|"))) <= set(GENRES)
+        assert abs(sum(float(rows[0][f"confidence_{i}"]) for i in every) - 1) < 1e-3
+    assert set(filter(None, rows[0]["genres"].split("|"))) <= set(LABELS)
     assert rows[1]["error"] and rows[1]["label_1"] == ""
 
 

@@ -13,8 +13,8 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from poster_genre.labels import GENRES
-from tests.conftest import REPO, AppServer, free_port, synthetic_poster
+from poster_genre import GenreClassifier
+from tests.conftest import MODEL, REPO, AppServer, free_port, synthetic_poster
 
 LISTED = [line for line in (REPO / "scripts" / "space_files.txt").read_text().splitlines()
           if line and not line.startswith("#")]
@@ -36,7 +36,7 @@ def bundle(tmp_path_factory) -> tuple[Path, Path]:
 def test_bundle_is_exactly_the_listed_files(bundle):
     folder, _ = bundle
     assert sorted(p.name for p in folder.iterdir()) == sorted(LISTED)
-    assert len(list((folder / "examples").glob("*.jpg"))) == len(GENRES)
+    assert len(list((folder / "examples").glob("*.jpg"))) == len(list((REPO / "examples").glob("*.jpg")))
 
 
 def test_bundle_serves_predict_and_explain_with_examples(bundle, tmp_path):
@@ -47,7 +47,7 @@ def test_bundle_serves_predict_and_explain_with_examples(bundle, tmp_path):
         client = Client(server.url, verbose=False)
         poster = tmp_path / "poster.png"
         synthetic_poster(4, (300, 450)).save(poster)
-        assert set(client.predict(handle_file(str(poster)), api_name="/predict")) == set(GENRES)
+        assert set(client.predict(handle_file(str(poster)), api_name="/predict")) == set(GenreClassifier(MODEL).labels)
         overlay = Image.open(client.predict(handle_file(str(poster)), None, api_name="/explain"))
         assert overlay.size == (300, 450)
         config = httpx.get(server.url + "config", timeout=10).text

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from poster_genre.card import SINGLE_LABEL
 from poster_genre.labels import GENRES
-from tests.conftest import DATA_DIR, IMDB_DIR, make_dataset, make_imdb_dataset, needs_both, needs_data
-from train.data import Poster, read_all, read_imdb, read_tmdb, split, split_for, split_union
+from tests.conftest import DATA_DIR, make_dataset, make_imdb_dataset, needs_both, needs_data
+from train.data import DEFAULT_IMDB_DIR, DEFAULT_PUBLIC_DIR, Poster, read_all, read_imdb, read_tmdb, split, split_for, split_union
 
 
 def posters_with_repeated_films() -> list[Poster]:
@@ -109,7 +111,7 @@ def test_shared_data_split():
 
 @needs_both
 def test_shared_cross_source_split():
-    posters = read_all(DATA_DIR, IMDB_DIR)
+    posters = read_all(DATA_DIR, DEFAULT_IMDB_DIR)
     train, val = split_union(posters)
     assert len(posters) == 1107 + 9497
     assert not films(train) & films(val)
@@ -117,4 +119,22 @@ def test_shared_cross_source_split():
     assert {p.path for p in v1_val} <= {p.path for p in val}
     imdb_films = {p.film for p in posters if p.source == "imdb"}
     assert len({p.film for p in val if p.source == "imdb"}) >= 0.15 * len(imdb_films)
-    assert split_union(read_all(DATA_DIR, IMDB_DIR)) == (train, val)
+    assert split_union(read_all(DATA_DIR, DEFAULT_IMDB_DIR)) == (train, val)
+
+
+@pytest.mark.skipif(not (DEFAULT_PUBLIC_DIR / "labels.csv").exists(),
+                    reason=f"the public poster set is not built at {DEFAULT_PUBLIC_DIR} (python -m train.build_posters)")
+@needs_both
+def test_the_public_set_keeps_version_2s_split_and_holds_out_fifteen_percent_of_the_new_films():
+    def names(posters):
+        return {(p.source, p.path.name) for p in posters}
+
+    _, v2_val = split_union(read_all(DATA_DIR, DEFAULT_IMDB_DIR))
+    train, val = split_union(read_all(DATA_DIR, DEFAULT_PUBLIC_DIR))
+    assert names(v2_val) == names(p for p in val if p.cohort == "v2")  # every v2 validation poster, and no other
+    assert not films(train) & films(val)
+    new = {p.film for p in train + val if p.cohort == "new"}
+    assert 0.15 <= len({p.film for p in val if p.cohort == "new"}) / len(new) < 0.16
+    horror = [p for p in val if "Horror" in p.imdb_genres]
+    assert horror and all(p.label_vector(("Action", "Horror"))[1] == 1 for p in horror)
+    assert all(p.label_vector(("Horror",))[0] == -1 for p in val if p.source == "tmdb")  # unknown, not absent

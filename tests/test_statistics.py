@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.noise import paired_bootstrap
 from benchmarks.thresholds import compare
 from poster_genre.labels import GENRES
-from train.evaluate import mean_average_precision, top1_in_genres
+from train.metrics import mean_average_precision, paired_bootstrap, top1_in_genres
 
 
 def test_separable_scores_are_tagged_perfectly_in_and_out_of_sample():

@@ -39,7 +39,7 @@ def trained(request, tiny_dataset, tiny_imdb, tmp_path_factory):
                          "--imdb-dir", str(tiny_imdb) if kind == MULTI_LABEL else "none",
                          "--input-size", *SIZE, "--views", "3", "--head-epochs", "3", "--finetune-epochs", "2",
                          "--out", str(out), "--reports-dir", str(out / "reports"),
-                         "--cache-dir", str(out / "cache")])
+                         "--cache-dir", str(out / "cache"), "--min-candidate-films", "1"])
     difference = export(out / "model.keras", out / "reports" / "metrics.json", out / "model.onnx",
                         tiny_dataset, parity_count=8)
     return kind, out, report, difference

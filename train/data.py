@@ -3,8 +3,13 @@
 Two schemas, one `Poster`:
 - TMDB (`../shared/data/labels.csv`): tmdb_id, file, genre (the primary genre the poster was
   collected under, possibly empty), genres (every collected genre, `|`-joined).
-- IMDb (`../shared/data-imdb/labels.csv`): imdb_id, tmdb_id (may be empty), title, year, file,
-  genres (which of our five the film carries, possibly none: a real negative), imdb_genres, source.
+- IMDb (`../shared/data-imdb/labels.csv`, or the public poster set that `train.build_posters` makes
+  with the same schema and an `in_data_imdb` column): imdb_id, tmdb_id (may be empty), title, year,
+  file, genres (which of our five the film carries, possibly none: a real negative), imdb_genres
+  (the film's full IMDb list), source.
+
+Genres beyond the five are known for IMDb posters only: a TMDB poster carries the genres it was
+collected under, so for it a genre outside the five is unknown, not absent (-1 in `label_vector`).
 
 A film is keyed by its TMDB id where known, else its IMDb id, so one film present in both folders
 is one film for the split.
@@ -28,6 +33,7 @@ from poster_genre.labels import GENRES
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEFAULT_DATA_DIR = SHARED / "data"
 DEFAULT_IMDB_DIR = SHARED / "data-imdb"
+DEFAULT_PUBLIC_DIR = SHARED.parent / "posters-public"  # where `python -m train.build_posters` puts its output
 V1_VAL_FRACTION = 0.2
 IMDB_VAL_FRACTION = 0.15
 
@@ -38,8 +44,11 @@ def data_dir_from_env() -> Path:
 
 
 def imdb_dir_from_env() -> Path:
-    """The IMDb poster folder: $POSTER_GENRE_IMDB_DATA, else ../shared/data-imdb beside the repository."""
-    return Path(os.environ.get("POSTER_GENRE_IMDB_DATA", DEFAULT_IMDB_DIR))
+    """The IMDb poster folder: $POSTER_GENRE_IMDB_DATA, else the built public set ../posters-public
+    when it is there, else ../shared/data-imdb (its 9,497 films are among the public set's)."""
+    if "POSTER_GENRE_IMDB_DATA" in os.environ:
+        return Path(os.environ["POSTER_GENRE_IMDB_DATA"])
+    return DEFAULT_PUBLIC_DIR if (DEFAULT_PUBLIC_DIR / "labels.csv").exists() else DEFAULT_IMDB_DIR
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ class Poster:
     genre: str  # the collected primary genre (TMDB), "" when there is none
     genres: tuple[str, ...]  # every genre of the five the poster carries, possibly none
     source: str = "tmdb"
+    imdb_genres: tuple[str, ...] = ()  # the film's full IMDb genre list (IMDb posters only)
+    cohort: str = "v2"  # "v2": a poster version 2 trained or validated on; "new": added from the public set
 
     @property
     def tmdb_id(self) -> str:
@@ -63,6 +74,12 @@ class Poster:
     def targets(self) -> np.ndarray:
         """Multi-hot float32 vector over GENRES."""
         return np.array([genre in self.genres for genre in GENRES], dtype=np.float32)
+
+    def label_vector(self, labels: tuple[str, ...]) -> np.ndarray:
+        """float32 over `labels`: 1 carried, 0 not carried, -1 unknown (a genre beyond the five on a TMDB poster)."""
+        return np.array([float(genre in self.genres) if genre in GENRES else
+                         float(genre in self.imdb_genres) if self.source == "imdb" else -1.0
+                         for genre in labels], dtype=np.float32)
 
 
 def _split_genres(text: str) -> tuple[str, ...]:
@@ -83,12 +100,16 @@ def read_tmdb(data_dir: Path, primary_only: bool = True) -> list[Poster]:
 
 
 def read_imdb(data_dir: Path) -> list[Poster]:
-    """IMDb posters with the film's genres among the five (none: a negative, kept)."""
+    """IMDb posters with the film's genres among the five (none: a negative, kept) and its IMDb list.
+
+    Films of the built public set that are not in ../shared/data-imdb are the "new" cohort."""
     posters = []
     with open(Path(data_dir) / "labels.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             film = f"tmdb:{row['tmdb_id']}" if row["tmdb_id"] else f"imdb:{row['imdb_id']}"
-            posters.append(Poster(film, Path(data_dir) / row["file"], "", _split_genres(row["genres"]), "imdb"))
+            cohort = "new" if row.get("in_data_imdb") == "0" else "v2"
+            posters.append(Poster(film, Path(data_dir) / row["file"], "", _split_genres(row["genres"]), "imdb",
+                                  tuple(g for g in row.get("imdb_genres", "").split("|") if g), cohort))
     return posters
 
 
@@ -122,35 +143,46 @@ def split(posters: list[Poster], val_fraction: float = V1_VAL_FRACTION, seed: in
 
 def split_union(posters: list[Poster], imdb_val_fraction: float = IMDB_VAL_FRACTION, seed: int = 42
                 ) -> tuple[list[Poster], list[Poster]]:
-    """One split over both folders, by film.
+    """One split over every folder, by film.
 
     1. Version 1's split of the TMDB posters with a primary genre is kept as it is, so its
        validation posters stay in validation; TMDB posters with no primary genre train.
     2. Films of the IMDb folder that are also TMDB films follow their TMDB side.
-    3. The other IMDb films are stratified by genre set, seeded, so that at least
-       `imdb_val_fraction` of all IMDb films are held out.
+    3. The other IMDb films of version 2 (../shared/data-imdb) are stratified by genre set, seeded,
+       so that at least `imdb_val_fraction` of them are held out: version 2's split, unchanged.
+    4. Of the films added from the public set, `imdb_val_fraction` are held out the same way.
     """
     tmdb_primary = [p for p in posters if p.source == "tmdb" and p.genre]
     _, v1_val = split(tmdb_primary, V1_VAL_FRACTION, seed)
     val_films = {p.film for p in v1_val}
     fixed = val_films | {p.film for p in posters if p.source == "tmdb"}
-    imdb_films: dict[str, tuple[str, ...]] = {}
-    for poster in posters:
-        if poster.source == "imdb":
-            imdb_films.setdefault(poster.film, poster.genres)
-    free = sorted(f for f in imdb_films if f not in fixed)
-    wanted = math.ceil(imdb_val_fraction * len(imdb_films)) - sum(f in val_films for f in imdb_films)
-    strata: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for film in free:
-        strata[imdb_films[film]].append(film)
-    rng = random.Random(seed)
-    for genre_set, take in allocate(strata, max(wanted, 0)).items():
-        films = strata[genre_set]
-        rng.shuffle(films)
-        val_films.update(films[:take])
+    for cohort in ("v2", "new"):
+        imdb_films: dict[str, tuple[str, ...]] = {}
+        for poster in posters:
+            if poster.source == "imdb" and poster.cohort == cohort:
+                imdb_films.setdefault(poster.film, poster.genres)
+        val_films |= hold_out(imdb_films, fixed, val_films, imdb_val_fraction, seed)
     train = [p for p in posters if p.film not in val_films]
     val = [p for p in posters if p.film in val_films]
     return train, val
+
+
+def hold_out(films: dict[str, tuple[str, ...]], fixed: set[str], val_films: set[str], fraction: float,
+             seed: int) -> set[str]:
+    """Films (keyed to their genre sets) held out so that `fraction` of them are in validation,
+    counting those already there; `fixed` films are not drawn. Stratified by genre set, seeded."""
+    free = sorted(f for f in films if f not in fixed)
+    wanted = math.ceil(fraction * len(films)) - sum(f in val_films for f in films)
+    strata: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for film in free:
+        strata[films[film]].append(film)
+    rng = random.Random(seed)
+    held: set[str] = set()
+    for genre_set, take in allocate(strata, max(wanted, 0)).items():
+        chosen = strata[genre_set]
+        rng.shuffle(chosen)
+        held.update(chosen[:take])
+    return held
 
 
 def split_for(kind: str, tmdb_dir: Path, imdb_dir: Path | None, seed: int = 42

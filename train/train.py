@@ -17,8 +17,14 @@
    and the validation probabilities of the model and the probe (val_probabilities.npz, for
    benchmarks/noise.py's paired comparisons).
 
-Multi-label: five sigmoids, binary cross-entropy with label smoothing (a missing IMDb genre is weak
-evidence: lists are capped at three and two public copies disagree on 12% of films).
+Multi-label: one sigmoid per candidate genre (the five, and every other IMDb genre with at least
+`--min-candidate-films` training films), binary cross-entropy with label smoothing (a missing IMDb
+genre is weak evidence: lists are capped at three and two public copies disagree on 12% of films).
+A TMDB poster carries only the genres it was collected under, so its genres beyond the five are
+unknown: the loss of a poster is the mean over the genres whose label is known, and unknown ones
+give no gradient. The served genres are the five and every candidate with at least
+`--serve-min-films` training films whose IMDb validation AP is at least `--serve-min-lift` times
+its base rate; the saved model's head keeps only those, and the report lists every candidate.
 Single-label: softmax, categorical cross-entropy with label smoothing and class weights.
 """
 
@@ -30,6 +36,7 @@ import json
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -45,9 +52,10 @@ from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
 from poster_genre.classifier import GenreClassifier
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import preprocess
-from train import evaluate
+from train import evaluate, plots
 from train.backbones import BACKBONES
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
+from train.metrics import candidate_table, masked_map
 from train.lite2 import default_cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weights", default="imagenet", help='"imagenet", a weights file, or "none"')
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
                         help="defaults to the backbone's")
-    parser.add_argument("--views", type=int, default=3, help="augmented views cached per training poster")
+    parser.add_argument("--views", type=int, default=2, help="augmented views cached per training poster")
     parser.add_argument("--top-blocks", type=int, default=2, help="blocks unfrozen in stage 2")
     parser.add_argument("--head-epochs", type=int, default=60)
     parser.add_argument("--finetune-epochs", type=int, default=3)
@@ -73,6 +81,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--min-candidate-films", type=int, default=100,
+                        help="training films a genre beyond the five needs to be learned")
+    parser.add_argument("--serve-min-films", type=int, default=300, help="training films a served extra genre needs")
+    parser.add_argument("--serve-min-lift", type=float, default=3.0,
+                        help="IMDb validation AP a served extra genre needs, as a multiple of its base rate")
     parser.add_argument("--baseline", type=Path, default=REPO / "model.onnx",
                         help="ONNX model measured on the same validation posters (default: the served one)")
     parser.add_argument("--out", type=Path, help="where model.keras goes (default: artifacts/<backbone>)")
@@ -86,11 +99,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def targets(posters: list[Poster], kind: str) -> np.ndarray:
-    """(N, 5) float32: one-hot primary genre (single-label) or multi-hot genres (multi-label)."""
+def candidate_labels(posters: list[Poster], kind: str, min_films: int) -> tuple[str, ...]:
+    """The five genres, then (multi-label) every other IMDb genre that at least `min_films` of these
+    posters' films carry, most films first."""
+    if kind == SINGLE_LABEL:
+        return GENRES
+    tally = training_films(posters)
+    return GENRES + tuple(g for g, n in tally.most_common() if g not in GENRES and n >= min_films)
+
+
+def training_films(posters: list[Poster]) -> Counter:
+    """Films per genre: the five as labelled, other genres from the IMDb lists."""
+    genres_of: dict[str, set[str]] = {}
+    for p in posters:
+        genres_of.setdefault(p.film, set()).update(p.genres, p.imdb_genres if p.source == "imdb" else ())
+    return Counter(g for genres in genres_of.values() for g in genres)
+
+
+def targets(posters: list[Poster], kind: str, labels: tuple[str, ...]) -> np.ndarray:
+    """(N, genres) float32: one-hot primary genre (single-label), or 1/0 per genre with -1 where unknown."""
     if kind == SINGLE_LABEL:
         return np.eye(len(GENRES), dtype=np.float32)[[p.label for p in posters]]
-    return np.stack([p.targets for p in posters]) if posters else np.zeros((0, len(GENRES)), np.float32)
+    return np.stack([p.label_vector(labels) for p in posters]) if posters else np.zeros((0, len(labels)), np.float32)
+
+
+def masked_binary_crossentropy(smoothing: float):
+    """Binary cross-entropy with label smoothing, averaged over each poster's known genres (y >= 0)."""
+    def loss(y_true, y_pred):
+        known = keras.ops.cast(y_true >= 0, y_pred.dtype)
+        target = keras.ops.maximum(y_true, 0.0) * (1 - smoothing) + 0.5 * smoothing
+        p = keras.ops.clip(y_pred, 1e-7, 1 - 1e-7)
+        bce = -(target * keras.ops.log(p) + (1 - target) * keras.ops.log(1 - p))
+        return keras.ops.sum(bce * known, axis=-1) / keras.ops.maximum(keras.ops.sum(known, axis=-1), 1.0)
+    return loss
+
+
+class MaskedValidation(keras.callbacks.Callback):
+    """After each epoch, validation loss and mAP over the known labels, logged as val_loss and val_mAP."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, smoothing: float, batch_size: int):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.loss = masked_binary_crossentropy(smoothing)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        probs = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+        logs = logs if logs is not None else {}
+        logs["val_loss"] = float(np.mean(keras.ops.convert_to_numpy(self.loss(self.y, probs))))
+        logs["val_mAP"] = masked_map(self.y, probs)
 
 
 def load_images(posters: list[Poster], size: tuple[int, int], desc: str) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +242,12 @@ def cached(cache_dir: Path, key: dict, compute) -> np.ndarray:
     return array
 
 
+def pooled_features(pooled: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The pooled top's output, float32, computed a batch at a time (the cached input stays float16)."""
+    return np.concatenate([pooled.predict_on_batch(x[i:i + batch_size].astype(np.float32))
+                           for i in range(0, len(x), batch_size)])
+
+
 def class_weights(y: np.ndarray) -> dict[int, float]:
     """Balanced weights for one-hot targets: n / (k * count) per class."""
     counts = y.sum(axis=0)
@@ -195,29 +257,83 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
 def fit(model: keras.Model, x, y, x_val, y_val, lr: float, epochs: int, args, patience: int,
         verbose: int = 2) -> dict:
     """Adam, cross-entropy with label smoothing, early stopping on validation loss (single-label) or
-    validation mAP (multi-label).
+    validation mAP over the known labels (multi-label, masked loss).
 
     verbose=1 draws a progress bar within each epoch (for the long stage 2), 2 one line per epoch."""
     if args.kind == SINGLE_LABEL:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing)
         metric, weights = keras.metrics.CategoricalAccuracy(name="accuracy"), class_weights(y)
         stop = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
+        model.compile(keras.optimizers.Adam(lr), loss, metrics=[metric])
+        history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, validation_data=(x_val, y_val),
+                            class_weight=weights, callbacks=[stop], verbose=verbose, shuffle=True)
     else:  # ranking is what tags rest on: the validation loss rises with confidence while mAP still improves
-        loss = keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing)
-        metric, weights = keras.metrics.AUC(curve="PR", multi_label=True, name="mAP"), None
-        stop = keras.callbacks.EarlyStopping("val_mAP", mode="max", patience=patience, restore_best_weights=True)
-    model.compile(keras.optimizers.Adam(lr), loss, metrics=[metric])
-    history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, validation_data=(x_val, y_val),
-                        class_weight=weights, callbacks=[stop], verbose=verbose, shuffle=True)
+        model.compile(keras.optimizers.Adam(lr), masked_binary_crossentropy(args.label_smoothing))
+        callbacks = [MaskedValidation(x_val, y_val, args.label_smoothing, 64),
+                     keras.callbacks.EarlyStopping("val_mAP", mode="max", patience=patience, restore_best_weights=True)]
+        history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, callbacks=callbacks, verbose=verbose,
+                            shuffle=True)
     return {k: [round(float(v), 5) for v in values] for k, values in history.history.items()}
 
 
-def counts(posters: list[Poster]) -> dict:
-    """Posters per source, and per genre (a poster counts once for each of its genres)."""
-    tally = Counter(g for p in posters for g in p.genres)
+def counts(posters: list[Poster], labels: tuple[str, ...]) -> dict:
+    """Posters per source and cohort, and per genre (a poster counts once for each of its genres)."""
+    tally = Counter(g for p in posters for g in set(p.genres) | set(p.imdb_genres) if g in labels)
     return {"posters": len(posters), "by_source": dict(sorted(Counter(p.source for p in posters).items())),
-            "per_genre": {genre: tally[genre] for genre in GENRES},
+            "by_cohort": dict(sorted(Counter(p.cohort for p in posters).items())),
+            "per_genre": {genre: tally[genre] for genre in labels},
             "no_genre": sum(not p.genres for p in posters)}
+
+
+@dataclass
+class Features:
+    """The cached bottom outputs: every view of the training posters, and the validation posters."""
+    train: np.ndarray | None
+    val: np.ndarray
+    val_images: np.ndarray
+
+
+def compute_features(args: argparse.Namespace, posters: list[Poster], train_posters: list[Poster],
+                     val_posters: list[Poster], bottom: keras.Model) -> Features:
+    fast_bottom = onnx_bottom(bottom, args.input_size)
+    key = {"backbone": args.backbone, "weights": args.weights, "size": args.input_size, "seed": args.seed,
+           "top_blocks": args.top_blocks, "files": [str(p.path) for p in posters], "kind": args.kind}
+    x_train = train_features(fast_bottom, train_posters, args, key)
+    val_images, _ = load_images(val_posters, args.input_size, "validation")
+    x_val = cached(args.cache_dir, {**key, "part": "val", "files": [str(p.path) for p in val_posters]},
+                   lambda: run_bottom(fast_bottom, val_images, args.batch_size, "validation"))
+    return Features(x_train, x_val, val_images)
+
+
+def learning_curve(args: argparse.Namespace, train_posters: list[Poster], f_train: np.ndarray, y_views: np.ndarray,
+                   f_val: np.ndarray, y_val: np.ndarray, val_imdb: np.ndarray, probe_probs: np.ndarray) -> list[dict]:
+    """The linear probe refitted on a quarter and a half of the training films (seeded, by film), beside
+    the probe of all of them: IMDb validation mAP over the five genres and over every candidate."""
+    films = sorted({p.film for p in train_posters})
+    order = {film: rank for rank, film in enumerate(np.random.default_rng(args.seed).permutation(films))}
+    rank = np.tile([order[p.film] for p in train_posters], args.views)
+    rows = []
+    for share in (0.25, 0.5, 1.0):
+        keep = rank < share * len(films)
+        if share < 1:
+            probe = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(args.dropout),
+                                      keras.layers.Dense(y_val.shape[1], activation="sigmoid")])
+            fit(probe, f_train[keep], y_views[keep], f_val, y_val, args.head_lr, args.head_epochs, args, patience=8)
+        probs = probe.predict(f_val[val_imdb], verbose=0) if share < 1 else probe_probs[val_imdb]
+        rows.append({"share": share, "training_films": int(share * len(films) + 0.999),
+                     "five_genre_mAP": round(masked_map(y_val[val_imdb][:, :len(GENRES)], probs[:, :len(GENRES)]), 4),
+                     "all_genre_mAP": round(masked_map(y_val[val_imdb], probs), 4)})
+        print(f"learning curve: {rows[-1]}", file=sys.stderr)
+    return rows
+
+
+def served_head(head: keras.layers.Dense, keep: list[int]) -> keras.layers.Dense:
+    """A copy of the head with only the output units in `keep` (a sigmoid per genre is independent)."""
+    served = keras.layers.Dense(len(keep), activation=head.activation, name=head.name)
+    served.build((None, head.kernel.shape[0]))
+    kernel, bias = head.get_weights()
+    served.set_weights([kernel[:, keep], bias[keep]])
+    return served
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -226,37 +342,34 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.time()
 
     posters, train_posters, val_posters = split_for(args.kind, args.data_dir, args.imdb_dir, args.seed)
-    y_train, y_val = targets(train_posters, args.kind), targets(val_posters, args.kind)
-    print(f"{args.kind}: {len(train_posters)} training and {len(val_posters)} validation posters", file=sys.stderr)
+    labels = candidate_labels(train_posters, args.kind, args.min_candidate_films)
+    y_train, y_val = targets(train_posters, args.kind, labels), targets(val_posters, args.kind, labels)
+    print(f"{args.kind}: {len(train_posters)} training and {len(val_posters)} validation posters, "
+          f"genres {', '.join(labels)}", file=sys.stderr)
 
     backbone = BACKBONES[args.backbone]
     network = backbone.create(args.weights, args.input_size)
     bottom, top = backbone.split(network, args.top_blocks)
-    fast_bottom = onnx_bottom(bottom, args.input_size)
-
-    key = {"backbone": args.backbone, "weights": args.weights, "size": args.input_size, "seed": args.seed,
-           "top_blocks": args.top_blocks, "files": [str(p.path) for p in posters], "kind": args.kind}
-    x_train = train_features(fast_bottom, train_posters, args, key)
-    val_images, _ = load_images(val_posters, args.input_size, "validation")
-    x_val = cached(args.cache_dir, {**key, "part": "val", "files": [str(p.path) for p in val_posters]},
-                   lambda: run_bottom(fast_bottom, val_images, args.batch_size, "validation"))
+    x = compute_features(args, posters, train_posters, val_posters, bottom)
     y_views = np.tile(y_train, (args.views, 1))
+    val_imdb = np.array([p.source == "imdb" for p in val_posters])
     print(f"features ready after {time.time() - started:.0f} s", file=sys.stderr)
 
-    activation = "softmax" if args.kind == SINGLE_LABEL else "sigmoid"
     pool = keras.layers.GlobalAveragePooling2D(name="pool")
     dropout = keras.layers.Dropout(args.dropout, name="dropout")
-    head = keras.layers.Dense(len(GENRES), activation=activation, name="genres")
+    head = keras.layers.Dense(len(labels), activation="softmax" if args.kind == SINGLE_LABEL else "sigmoid",
+                              name="genres")
 
-    # Stage 1: the linear probe on pooled features of the frozen network.
+    # Stage 1, the linear probe on pooled features of the frozen network; its learning curve.
     pooled = keras.Model(top.input, pool(top.output))
-    f_train = pooled.predict(x_train.astype(np.float32), batch_size=64, verbose=0)
-    f_val = pooled.predict(x_val.astype(np.float32), batch_size=64, verbose=0)
+    f_train, f_val = pooled_features(pooled, x.train), pooled_features(pooled, x.val)
     features = keras.Input(f_train.shape[1:])
     probe = keras.Model(features, head(dropout(features)))
     history = {"stage 1 (head)": fit(probe, f_train, y_views, f_val, y_val, args.head_lr,
                                      args.head_epochs, args, patience=8)}
     probe_probs = probe.predict(f_val, verbose=0)
+    curve = (learning_curve(args, train_posters, f_train, y_views, f_val, y_val, val_imdb, probe_probs)
+             if args.kind != SINGLE_LABEL and val_imdb.any() else [])
     del f_train
     print(f"stage 1 done after {time.time() - started:.0f} s", file=sys.stderr)
 
@@ -264,32 +377,51 @@ def main(argv: list[str] | None = None) -> dict:
     for layer in top.layers:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
     finetune = keras.Model(top.input, head(dropout(pool(top.output))))
-    history["stage 2 (top blocks)"] = fit(finetune, x_train, y_views, x_val, y_val, args.finetune_lr,
+    history["stage 2 (top blocks)"] = fit(finetune, x.train, y_views, x.val, y_val, args.finetune_lr,
                                           args.finetune_epochs, args, patience=2, verbose=1)
-    del x_train
+    x.train = None  # the cached views are no longer needed
 
-    model = keras.Model(network.input, head(dropout(pool(network.output))), name=f"poster_genre_{args.backbone}")
-    probs = model.predict(val_images.astype(np.float32), batch_size=args.batch_size, verbose=0)
+    full = keras.Model(network.input, head(dropout(pool(network.output))))
+    probs = full.predict(x.val_images.astype(np.float32), batch_size=args.batch_size, verbose=0)
+    candidates = (candidate_table(labels, training_films(train_posters), y_val[val_imdb], probs[val_imdb],
+                                  args.serve_min_films, args.serve_min_lift) if len(labels) > len(GENRES) else [])
+    keep = [i for i, genre in enumerate(labels) if not candidates or candidates[i]["served"]]
+    served = tuple(labels[i] for i in keep)
+    model = keras.Model(network.input, served_head(head, keep)(dropout(pool(network.output))),
+                        name=f"poster_genre_{args.backbone}")
     baseline = GenreClassifier(args.baseline) if args.baseline.exists() else None
     report = {
+        **run_description(args, served, posters, train_posters, val_posters),
+        **evaluate.evaluate(args.kind, val_posters, probs[:, keep], probe_probs[:, keep], baseline, served),
+        "candidates": candidates, "learning_curve": curve, "history": history,
+        "train_seconds": round(time.time() - started, 1),
+    }
+    write_outputs(model, report, args.out, args.reports_dir)
+    np.savez(args.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in val_posters]),
+             model=probs[:, keep], probe=probe_probs[:, keep])
+    return report
+
+
+def run_description(args: argparse.Namespace, labels: tuple[str, ...], posters: list[Poster],
+                    train_posters: list[Poster], val_posters: list[Poster]) -> dict:
+    """What the report says about the run: model, data counts, settings and the serving rule."""
+    return {
         "kind": args.kind,
         "backbone": args.backbone,
         "weights": str(args.weights),
         "input_size": list(args.input_size),
-        "labels": list(GENRES),
+        "labels": list(labels),
         "data": {"posters": len(posters), "train": len(train_posters), "val": len(val_posters),
-                 "train_counts": counts(train_posters), "val_counts": counts(val_posters), "seed": args.seed},
+                 "train_counts": counts(train_posters, labels), "val_counts": counts(val_posters, labels),
+                 "seed": args.seed, "imdb_dir": Path(args.imdb_dir).name if args.imdb_dir else None},
         "settings": {k: getattr(args, k) for k in ("views", "top_blocks", "head_lr", "finetune_lr", "dropout",
-                                                   "label_smoothing", "batch_size", "head_epochs",
-                                                   "finetune_epochs")},
-        **evaluate.evaluate(args.kind, val_posters, probs, probe_probs, baseline),
-        "history": history,
-        "train_seconds": round(time.time() - started, 1),
+                                                   "label_smoothing", "batch_size", "head_epochs", "finetune_epochs",
+                                                   "min_candidate_films", "serve_min_films", "serve_min_lift")},
+        "serving_rule": (f"the five genres always; another genre when at least {args.serve_min_films} training films "
+                         f"carry it and its IMDb validation AP is at least {args.serve_min_lift:g} times its base rate"),
+        "unknown_labels": ("a TMDB poster's genres beyond the five are unknown: each poster's loss is the mean over "
+                           "its known genres, and metrics of those genres use the IMDb posters only"),
     }
-    write_outputs(model, report, args.out, args.reports_dir)
-    np.savez(args.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in val_posters]), model=probs,
-             probe=probe_probs)
-    return report
 
 
 def write_outputs(model: keras.Model, report: dict, out: Path, reports_dir: Path) -> None:
@@ -300,7 +432,7 @@ def write_outputs(model: keras.Model, report: dict, out: Path, reports_dir: Path
         stale.unlink()
     model.save(out / "model.keras")
     (reports_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    evaluate.plot_report(report, reports_dir)
+    plots.plot_report(report, reports_dir)
     print(evaluate.summary(report), f"{report['train_seconds']:.0f} s; wrote {out / 'model.keras'} and {reports_dir}",
           file=sys.stderr)
 

@@ -1,0 +1,165 @@
+"""The report's PNG plots: the only training module that imports matplotlib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from poster_genre.labels import GENRES  # noqa: E402
+from train.metrics import ALL_GENRES, SOURCES  # noqa: E402
+
+
+def plot_report(report: dict, folder: Path) -> None:
+    """Every PNG of the report: training curves, AP per genre, calibration, selective accuracy, confusion,
+    and for a model trained on more genres, the candidate genres and the learning curve."""
+    plot_history(report["history"], folder / "training_curves.png")
+    validation = report["validation"]
+    plot_average_precision(report, folder / "average_precision.png")
+    plot_calibration(validation, folder / "calibration.png")
+    if report.get("candidates"):
+        plot_candidates(report["candidates"], folder / "candidate_genres.png")
+    if report.get("learning_curve"):
+        plot_learning_curve(report["learning_curve"], folder / "learning_curve.png")
+    if "tmdb_v1" in validation:
+        plot_selective(validation["tmdb_v1"]["selective"], folder / "selective_accuracy.png")
+        plot_confusion(validation["tmdb_v1"]["confusion_matrix"], GENRES, folder / "confusion_matrix.png")
+
+
+def plot_history(stages: dict[str, dict[str, list[float]]], path: Path) -> None:
+    """Loss and the stage's metric per epoch, train and validation, as a PNG."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    offset = 0
+    for stage, history in stages.items():
+        metric = next(k.removeprefix("val_") for k in history if k.startswith("val_") and k != "val_loss")
+        epochs = np.arange(offset + 1, offset + len(history["loss"]) + 1)
+        for ax, key in zip(axes, ("loss", metric)):
+            if key in history:
+                ax.plot(epochs, history[key], label=f"{stage} train")
+            ax.plot(epochs, history[f"val_{key}"], "--", label=f"{stage} val")
+            ax.set_title(key if key == "loss" else f"{key} (train: augmented views)")
+        offset += len(history["loss"])
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_average_precision(report: dict, path: Path) -> None:
+    """Average precision per genre on the IMDb validation films, model beside probe and baseline
+    (the legend's mAP is over the five genres, as every model has them)."""
+    labels = tuple(report["labels"])
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.6 * len(labels)), 4))
+    names = [n for n in ("validation", "probe", "baseline") if report.get(n)]
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        figures = report[name].get("imdb", report[name]["all"])
+        every = report[name].get(ALL_GENRES, figures)["average_precision"]
+        values = [every.get(g, np.nan) for g in labels]
+        label = {"validation": "this model", "probe": "linear probe",
+                 "baseline": f"baseline {report[name].get('model', '')}"}[name]
+        ax.bar(np.arange(len(labels)) + k * width, values, width,
+               label=f"{label} (five-genre mAP {figures['mAP']:.3f})")
+    ax.set_xticks(np.arange(len(labels)) + width * (len(names) - 1) / 2, labels, rotation=30 if len(labels) > 5 else 0)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("average precision")
+    ax.set_title("Average precision per genre, IMDb validation films")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_calibration(validation: dict, path: Path) -> None:
+    """Reliability diagram per source: observed frequency against predicted probability."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
+    for source in SOURCES:
+        if source in validation:
+            bins = validation[source]["calibration"]["bins"]
+            ax.plot([b["mean_probability"] for b in bins], [b["frequency"] for b in bins], "o-",
+                    label=f"{source} (ECE {validation[source]['calibration']['ece']:.3f})")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency of the genre")
+    ax.set_title("Calibration over all (poster, genre) pairs")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(confusion: list[list[int]], labels: tuple[str, ...], path: Path) -> None:
+    """Confusion matrix (rows: collected genre, columns: most likely genre) as a PNG."""
+    matrix = np.asarray(confusion)
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=30)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("most likely")
+    ax.set_ylabel("collected genre")
+    for (row, col), value in np.ndenumerate(matrix):
+        ax.text(col, row, str(value), ha="center", va="center",
+                color="white" if value > matrix.max() / 2 else "black")
+    ax.set_title("Version 1's TMDB validation posters")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_selective(rows: list[dict], path: Path) -> None:
+    """Accuracy and coverage against the confidence threshold, as a PNG."""
+    rows = [r for r in rows if r["accuracy"] is not None]
+    thresholds = [r["threshold"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.plot(thresholds, [r["accuracy"] for r in rows], "o-", label="accuracy")
+    ax.plot(thresholds, [r["coverage"] for r in rows], "s--", label="share kept")
+    ax.set_xlabel("minimum top confidence")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    ax.set_title("Trusting only confident predictions (TMDB)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+
+
+def plot_candidates(rows: list[dict], path: Path) -> None:
+    """Every candidate genre's IMDb validation AP against its base rate, served or not, with the rule's line."""
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for served, marker in ((True, "o"), (False, "x")):
+        chosen = [r for r in rows if r["served"] == served]
+        ax.scatter([r["base_rate"] for r in chosen], [r["ap"] for r in chosen], marker=marker,
+                   label="served" if served else "not served")
+        for r in chosen:
+            ax.annotate(r["genre"], (r["base_rate"], r["ap"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    top = max(r["base_rate"] for r in rows) * 1.1
+    ax.plot([0, top / 3], [0, top], ":", color="grey", label="AP = 3 x base rate")
+    ax.set_xlabel("base rate (share of IMDb validation films)")
+    ax.set_ylabel("average precision")
+    ax.set_title("Candidate genres, IMDb validation films")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_learning_curve(rows: list[dict], path: Path) -> None:
+    """The linear probe's IMDb validation mAP against the training films it saw."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    films = [r["training_films"] for r in rows]
+    for key, label in (("five_genre_mAP", "five genres"), ("all_genre_mAP", "every candidate genre")):
+        ax.plot(films, [r[key] for r in rows], "o-", label=label)
+    ax.set_xlabel("training films")
+    ax.set_ylabel("mAP, IMDb validation films")
+    ax.set_title("Learning curve (linear probe on cached features)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
