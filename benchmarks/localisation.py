@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from poster_genre import GenreClassifier
+from poster_genre.analysis import model_input
 from poster_genre.card import SINGLE_LABEL
 from poster_genre.explain import FORMS, evidence
 from poster_genre.preprocess import load_image
@@ -53,9 +54,9 @@ def localisation(classifier: GenreClassifier, posters: list[Path], seed: int = 0
     hits = dict.fromkeys(FORMS, 0)
     for path in posters:
         poster = load_image(path)
-        genre = int(classifier.probabilities(classifier.prepare([poster]))[0].argmax())
+        genre = int(classifier.probabilities(model_input(classifier, [poster]))[0].argmax())
         canvas, (left, top, right, bottom) = paste_in_corner(poster, rng)
-        _, maps = classifier.probabilities_and_maps(classifier.prepare([canvas]))
+        _, maps = classifier.probabilities_and_maps(model_input(classifier, [canvas]))
         for form in FORMS:
             x, y = hottest_cell_centre(evidence(maps[0], genre, form))
             hits[form] += int(left <= x < right and top <= y < bottom)

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from poster_genre import GenreClassifier
+from poster_genre.analysis import probabilities
 from poster_genre.classifier import CHECKOUT_MODEL
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
 from train.evaluate import PREDICTIONS
-from train.metrics import compare
+from train.metrics import compare, five_genres
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,15 +52,18 @@ def main() -> None:
     args = parser.parse_args()
     classifier = GenreClassifier(args.model)
     _, _, val = split_for(classifier.card.kind, args.data_dir, args.imdb_dir)
-    served = classifier.batch_probabilities([p.path for p in val])
+    served = probabilities(classifier, [p.path for p in val])
     result = {"posters": len(val)}
     if args.previous.exists():
-        previous = GenreClassifier(args.previous).batch_probabilities([p.path for p in val])
-        result["vs_previous"] = compare(val, served, previous, args.seed)
+        previous = GenreClassifier(args.previous)
+        theirs = probabilities(previous, [p.path for p in val])
+        result["vs_previous"] = compare(val, five_genres(served, classifier.labels),
+                                        five_genres(theirs, previous.labels), args.seed)
     else:
         result["vs_previous"] = f"skipped: no {args.previous}"
     probe = probe_probabilities(args.predictions, val, served)
-    result["vs_probe"] = probe if isinstance(probe, str) else compare(val, served, probe, args.seed)
+    result["vs_probe"] = probe if isinstance(probe, str) else compare(
+        val, five_genres(served, classifier.labels), five_genres(probe, classifier.labels), args.seed)
     print(json.dumps(result, indent=2))
 
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from benchmarks.appserver import AppServer, free_port
 from poster_genre import GenreClassifier
-from poster_genre.analysis import analyse
+from poster_genre.analysis import analyse, model_input
 from poster_genre.card import SINGLE_LABEL
 from poster_genre.classifier import MAPS_OUTPUT
 from poster_genre.explain import explain, heat
@@ -89,7 +89,7 @@ def keras_model(card):
 def latency(posters: list[Path]) -> dict:
     classifier = GenreClassifier(MODEL)
     model, source = keras_model(classifier.card)
-    batch8 = classifier.prepare(posters[:8])
+    batch8 = model_input(classifier, posters[:8])
     rows = {"keras_model": source}
     for size in (1, 8):
         batch = batch8[:size]
@@ -127,7 +127,7 @@ def versions(posters: list[Path], previous: Path) -> dict:
     import tempfile
 
     served = GenreClassifier(MODEL)
-    batch = served.prepare(posters[:1])
+    batch = model_input(served, posters[:1])
     runs = {"served": lambda: served.probabilities(batch)}
     with tempfile.TemporaryDirectory() as tmp:
         plain = GenreClassifier(without_maps(MODEL, Path(tmp) / "plain.onnx"))
@@ -151,10 +151,10 @@ def explanation(posters: list[Path]) -> dict:
     classifier = GenreClassifier(MODEL)
     poster = posters[0]
     seconds = median_seconds({
-        "predict": lambda: classifier.predict(poster),
+        "predict": lambda: classifier.classify(poster),
         "explain": lambda: explain(classifier, poster),
         "page": lambda: heat(classifier, analyse(classifier, poster)),
-        "predict_then_explain": lambda: (classifier.predict(poster), explain(classifier, poster))})
+        "predict_then_explain": lambda: (classifier.classify(poster), explain(classifier, poster))})
     return {"baseline_predict_ms": round(1000 * seconds["predict"], 1),
             "explain_ms": round(1000 * seconds["explain"], 1),
             "ratio": round(seconds["explain"] / seconds["predict"], 2),
@@ -213,7 +213,7 @@ def cli(posters: list[Path]) -> dict:
     classifier = GenreClassifier(MODEL)
     start = time.perf_counter()
     for poster in posters:
-        classifier.predict(poster)
+        classifier.classify(poster)
     single_rate = len(posters) / (time.perf_counter() - start)
     return {"posters": len(posters), "cli_images_per_s": round(cli_rate, 1),
             "baseline_one_call_per_image_per_s": round(single_rate, 1), "ratio": round(cli_rate / single_rate, 2)}

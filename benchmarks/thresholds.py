@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from poster_genre import GenreClassifier
+from poster_genre.analysis import probabilities
 from poster_genre.classifier import CHECKOUT_MODEL
 from poster_genre.labels import GENRES
 from train.data import data_dir_from_env, imdb_dir_from_env, split_for
@@ -67,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     classifier = GenreClassifier(args.model)
     _, _, val = split_for(classifier.card.kind, args.data_dir, args.imdb_dir)
-    probs = classifier.batch_probabilities([p.path for p in val])
+    probs = probabilities(classifier, [p.path for p in val])
     truth = np.stack([p.targets for p in val]) > 0
     result = compare(truth, probs, args.folds, args.seed)
     print(f"{result['posters']} validation posters, {args.folds} folds; baseline: in-sample F1 (as reported)")

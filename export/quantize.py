@@ -40,10 +40,11 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
                                       quantize_static)
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from benchmarks.noise import compare
+from poster_genre.analysis import model_input
 from poster_genre.card import ModelCard
 from poster_genre.classifier import INT8_NAME, GenreClassifier
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
+from train.metrics import compare, five_genres
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
@@ -84,7 +85,7 @@ class PosterReader(CalibrationDataReader):
 
     def get_next(self) -> dict | None:
         batch = next(self.batches, None)
-        return None if batch is None else {self.classifier.input_name: self.classifier.prepare(p.path for p in batch)}
+        return None if batch is None else {self.classifier.input_name: model_input(self.classifier, [p.path for p in batch])}
 
 
 def calibration_posters(train: list[Poster], count: int, seed: int) -> list[Poster]:
@@ -152,7 +153,7 @@ class Validation:
     @classmethod
     def load(cls, fp32: Path, posters: list[Poster]) -> "Validation":
         classifier = GenreClassifier(fp32)
-        inputs = np.stack([classifier.prepare([p.path])[0].astype(np.uint8) for p in posters])
+        inputs = np.stack([model_input(classifier, [p.path])[0].astype(np.uint8) for p in posters])
         return cls(posters, inputs, Answers.of(classifier, inputs))
 
 
@@ -185,8 +186,10 @@ def latency_ratio(fp32: Path, int8: Path, inputs: np.ndarray) -> dict:
 
 def draw_report(int8: Path, validation: Validation, identity_tolerance: float = 0.05) -> dict:
     """int8 against fp32 on the validation posters: paired bootstrap of each figure, and the maps identity."""
-    answers = Answers.of(GenreClassifier(int8), validation.inputs)
-    figures = compare(validation.posters, answers.probabilities, validation.fp32.probabilities)
+    classifier = GenreClassifier(int8)
+    answers = Answers.of(classifier, validation.inputs)
+    figures = compare(validation.posters, five_genres(answers.probabilities, classifier.labels),
+                      five_genres(validation.fp32.probabilities, classifier.labels))
     tmdb = figures["tmdb_accuracy"]
     passes = {"imdb_mAP": figures["imdb_mAP"]["difference"] > -0.005,
               "imdb_top1_in_genres": figures["imdb_top1_in_genres"]["difference"] > -0.005,

@@ -8,13 +8,15 @@ a `Refusal` saying why that poster could not be classified. A refused poster nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PIL import Image
 
-from poster_genre.classifier import GenreClassifier
 from poster_genre.preprocess import ImageSource, InvalidImageError, fit_to_input, load_for_model
+
+if TYPE_CHECKING:
+    from poster_genre.classifier import GenreClassifier
 
 MAX_SIDE = 640  # a kept poster is at most this many pixels on its longer side
 
@@ -43,7 +45,7 @@ def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | R
     images = [item for item in decoded if isinstance(item, Image.Image)]
     if not images:
         return list(decoded)
-    batch = np.stack([fit_to_input(image, classifier.input_size) for image in images])
+    batch = model_input(classifier, images)
     if classifier.has_maps:
         probabilities, maps = classifier.probabilities_and_maps(batch)
     else:
@@ -54,10 +56,29 @@ def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | R
 
 def analyse(classifier: GenreClassifier, source: ImageSource) -> Analysis:
     """One poster's analysis, or InvalidImageError naming the problem."""
-    result = analyse_batch(classifier, [source])[0]
-    if isinstance(result, Refusal):
-        raise InvalidImageError(result.reason)
-    return result
+    return analyse_all(classifier, [source])[0]
+
+
+def analyse_all(classifier: GenreClassifier, sources: Sequence[ImageSource], batch_size: int = 32) -> list[Analysis]:
+    """Every poster's analysis, `batch_size` a model run; InvalidImageError naming the first unusable one."""
+    answers = []
+    for start in range(0, len(sources), batch_size):
+        for result in analyse_batch(classifier, sources[start:start + batch_size]):
+            if isinstance(result, Refusal):
+                raise InvalidImageError(result.reason)
+            answers.append(result)
+    return answers
+
+
+def probabilities(classifier: GenreClassifier, sources: Sequence[ImageSource], batch_size: int = 32) -> np.ndarray:
+    """(posters, genres): the probabilities of many posters, as `analyse_all` computes them."""
+    answers = analyse_all(classifier, sources, batch_size)
+    return np.stack([a.probabilities for a in answers]) if answers else np.zeros((0, len(classifier.labels)), np.float32)
+
+
+def model_input(classifier: GenreClassifier, sources: Sequence[ImageSource]) -> np.ndarray:
+    """The float32 batch (N, H, W, 3) the model runs on: each poster decoded and fitted to its input size."""
+    return np.stack([fit_to_input(load_for_model(s, classifier.input_size), classifier.input_size) for s in sources])
 
 
 def display_copy(image: Image.Image) -> Image.Image:

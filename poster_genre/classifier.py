@@ -8,13 +8,14 @@ import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import onnxruntime as ort
 
+from poster_genre.analysis import analyse_all
 from poster_genre.card import ModelCard
-from poster_genre.preprocess import ImageSource, preprocess
+from poster_genre.preprocess import ImageSource
 
 PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
 CHECKOUT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"  # the Space's model, in a clone
@@ -36,14 +37,14 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Tagging:
-    """One poster's answer: every genre ranked, and the tag set (genres at or above their thresholds)."""
+    """One poster's answer: genres ranked by confidence, and the tag set (genres at or above their thresholds)."""
 
-    labels: tuple[Prediction, ...]
+    ranked: tuple[Prediction, ...]
     genres: tuple[str, ...]
 
     @property
     def top(self) -> Prediction:
-        return self.labels[0]
+        return self.ranked[0]
 
 
 def default_model() -> Path:
@@ -125,15 +126,6 @@ class GenreClassifier:
         """One onnxruntime call (which computes every output of the graph, whichever are fetched)."""
         return self.session.run(outputs, {self.input_name: batch.astype(np.float32, copy=False)})
 
-    def batch_probabilities(self, images: Sequence[ImageSource], batch_size: int = 32) -> np.ndarray:
-        """Probabilities for many posters, preprocessed and run `batch_size` at a time (N, labels)."""
-        rows = [self.probabilities(self.prepare(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]
-        return np.concatenate(rows) if rows else np.zeros((0, len(self.labels)), np.float32)
-
-    def prepare(self, images: Iterable[ImageSource]) -> np.ndarray:
-        """Preprocess posters into one model batch with the shared preprocessing function."""
-        return np.stack([preprocess(image, self.input_size) for image in images])
-
     def rank(self, probabilities: Sequence[float], top_k: int | None = None) -> list[Prediction]:
         """The top_k (default all) genres of one probability row, most confident first."""
         order = np.argsort(-np.asarray(probabilities), kind="stable")[: top_k or len(self.labels)]
@@ -155,17 +147,10 @@ class GenreClassifier:
         return Tagging(tuple(self.rank(probabilities, top_k)), tuple(self.tags(probabilities)))
 
     def classify(self, images: ImageSource | Sequence[ImageSource], top_k: int | None = None) -> list[Tagging]:
-        """Tag posters given as paths, bytes, file objects or PIL images (one or a list).
+        """Tag posters given as paths, bytes, file objects or PIL images (one or a list), ranked genres
+        (top_k, default all) and tag sets, through the package's one analysis path.
 
         Raises InvalidImageError, naming the problem, for an input that is not a usable image.
         """
         batch = [images] if not isinstance(images, (list, tuple)) else list(images)
-        return [self.tagging(row, top_k) for row in self.probabilities(self.prepare(batch))]
-
-    def predict(self, image: ImageSource, top_k: int | None = None) -> list[Prediction]:
-        """Top-k genres with confidences for one poster."""
-        return self.predict_batch([image], top_k)[0]
-
-    def predict_batch(self, images: Sequence[ImageSource], top_k: int | None = None) -> list[list[Prediction]]:
-        """Top-k genres with confidences for each poster of a batch."""
-        return [self.rank(row, top_k) for row in self.probabilities(self.prepare(images))]
+        return [self.tagging(answer.probabilities, top_k) for answer in analyse_all(self, batch)]

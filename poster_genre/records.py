@@ -28,7 +28,7 @@ def record(classifier: GenreClassifier, file: str, result: Analysis | Refusal, t
         return {"file": file, "error": result.reason}
     tagging = classifier.tagging(result.probabilities, top_k)
     return {"file": file,
-            "labels": [{"label": p.label, "confidence": round(p.confidence, 4)} for p in tagging.labels],
+            "labels": [{"label": p.label, "confidence": round(p.confidence, 4)} for p in tagging.ranked],
             "genres": list(tagging.genres), "needs_review": tagging.top.confidence < min_confidence}
 
 

@@ -10,6 +10,7 @@ from PIL import Image, ImageOps
 
 from benchmarks.localisation import localisation, sample_posters
 from poster_genre import GenreClassifier
+from poster_genre.analysis import model_input
 from poster_genre.explain import DISPLAYED_FORM, colourise, crop_box, evidence, explain, render
 from tests.conftest import DATA_DIR, INT8, MODEL, needs_data, synthetic_poster
 
@@ -32,7 +33,7 @@ def head_bias() -> np.ndarray:
 
 def test_maps_average_to_the_logits_of_the_committed_model(classifier, sample_poster, tmp_path):
     synthetic_poster(5, (400, 600)).save(tmp_path / "made.png")
-    batch = classifier.prepare([sample_poster, tmp_path / "made.png"])
+    batch = model_input(classifier, [sample_poster, tmp_path / "made.png"])
     probs, maps = classifier.probabilities_and_maps(batch)
     logits = maps.mean(axis=(1, 2)) + head_bias()
     if classifier.card.multi_label:
@@ -75,12 +76,12 @@ def test_overlay_keeps_the_poster_shape_and_is_smooth(size):
 
 def test_explain_defaults_to_the_most_likely_genre_and_refuses_unknown_ones(classifier, sample_poster):
     shown = explain(classifier, sample_poster)
-    top = classifier.predict(sample_poster)[0]
-    assert shown.genre == top.label and shown.probability == pytest.approx(top.confidence, abs=1e-5)
-    other = explain(classifier, sample_poster, classifier.predict(sample_poster)[-1].label)
+    [tagging] = classifier.classify(sample_poster)
+    assert shown.genre == tagging.top.label and shown.probability == pytest.approx(tagging.top.confidence, abs=1e-5)
+    other = explain(classifier, sample_poster, tagging.ranked[-1].label)
     assert np.abs(np.asarray(shown.overlay, float) - np.asarray(other.overlay, float)).mean() > 1
     with pytest.raises(ValueError, match="Unknown genre"):
-        explain(classifier, sample_poster, "Horror")
+        explain(classifier, sample_poster, "Cartoon")
 
 
 def test_contrast_form_is_the_genre_map_minus_the_mean():

@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks.avx2 import run_worker
 from poster_genre import GenreClassifier
+from poster_genre.analysis import model_input, probabilities
 from poster_genre.classifier import default_model
 from tests.conftest import INT8, MODEL, REPO, synthetic_poster
 
@@ -45,7 +46,7 @@ def test_int8_answers_like_fp32(sample_poster, tmp_path):
         synthetic_poster(seed, (300, 450)).save(tmp_path / f"{seed}.png")
     posters = [sample_poster, *sorted(tmp_path.glob("*.png"))]
     fp32, int8 = GenreClassifier(MODEL, threads=2), GenreClassifier(INT8, threads=2)
-    expected, got = fp32.batch_probabilities(posters), int8.batch_probabilities(posters)
+    expected, got = probabilities(fp32, posters), probabilities(int8, posters)
     assert np.abs(got - expected).max() < 0.1
     assert [fp32.tags(row) for row in expected[:1]] == [int8.tags(row) for row in got[:1]]  # the real poster
 
@@ -54,7 +55,7 @@ def test_int8_answers_like_fp32(sample_poster, tmp_path):
 def test_emulated_cpu_without_vnni_answers_as_this_one(sample_poster, tmp_path):
     """Under `qemu-x86_64 -cpu Haswell` (AVX2, no VNNI) with the option the classifier sets on such CPUs,
     the int8 model gives this CPU's probabilities."""
-    batch = GenreClassifier(INT8).prepare([sample_poster])
+    batch = model_input(GenreClassifier(INT8), [sample_poster])
     np.save(tmp_path / "inputs.npy", batch.astype(np.uint8))
     native = run_worker(INT8, tmp_path / "inputs.npy", tmp_path / "native.npz", None)
     emulated = run_worker(INT8, tmp_path / "inputs.npy", tmp_path / "emulated.npz", "Haswell")

@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 
 from app import build_demo, example_posters
-from poster_genre.card import ALL_GENRES, model_version
 from poster_genre import GenreClassifier
-from poster_genre.card import SINGLE_LABEL
-from poster_genre.labels import GENRES
-from tests.conftest import DATA_DIR, INT8, MODEL, REPO, needs_data, synthetic_poster
+from poster_genre.analysis import probabilities
+from poster_genre.card import ALL_GENRES, model_version
+from tests.conftest import DATA_DIR, IMDB_DIR, INT8, MODEL, REPO, needs_both, synthetic_poster
+from train.examples import example_candidates, example_genres, fill_examples
 
 
 def page_text(demo) -> str:
@@ -71,7 +71,8 @@ def test_report_plots_are_shown():
 
 def test_committed_examples_one_per_genre_small_and_credited():
     examples = sorted((REPO / "examples").glob("*.jpg"))
-    assert sorted(p.name.split("_")[0] for p in examples) == sorted(g.lower() for g in GENRES)
+    genres = example_genres(GenreClassifier(MODEL).card)
+    assert len(examples) <= 5 and sorted(p.name.split("_")[0] for p in examples) == sorted(g.lower() for g in genres)
     for path in examples:
         assert Image.open(path).width <= 342
     credits = (REPO / "examples" / "README.md").read_text()
@@ -89,22 +90,18 @@ def test_space_yaml_names_the_pinned_gradio_and_a_python_version():
     assert fields["app_file"].strip() == "app.py"
 
 
-@needs_data
+@needs_both
 def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path):
-    from train.data import split_for
-    from train.examples import fill_examples
-
-    written = fill_examples(DATA_DIR, tmp_path)
-    assert len(written) == len(GENRES)
-    _, _, val = split_for(SINGLE_LABEL, DATA_DIR, None)
-    val_by_id = {p.tmdb_id: p for p in val}
     classifier = GenreClassifier(MODEL)
-    probs = {p.tmdb_id: row for p, row in zip(val, classifier.batch_probabilities([p.path for p in val]))}
-    for index, (genre, path) in enumerate(zip(GENRES, written)):
-        chosen = val_by_id[path.stem.split("_")[1]]
-        assert chosen.genre == genre and Image.open(path).width <= 342
-        best = max(probs[p.tmdb_id][index] for p in val if p.genre == genre)
-        assert probs[chosen.tmdb_id][index] == pytest.approx(best)
+    genres = example_genres(classifier.card)
+    written = fill_examples(DATA_DIR, tmp_path, MODEL, IMDB_DIR)
+    assert len(written) == len(genres) <= 5
+    for genre, path in zip(genres, written):
+        candidates = example_candidates(genre, DATA_DIR, IMDB_DIR)  # validation posters carrying the genre
+        probs = probabilities(classifier, [p.path for p in candidates])[:, classifier.labels.index(genre)]
+        chosen = next(i for i, p in enumerate(candidates) if path.stem.split("_", 1)[1] in (p.tmdb_id, p.path.stem))
+        assert path.name.startswith(genre.lower()) and Image.open(path).width <= 342
+        assert probs[chosen] == pytest.approx(probs.max())
 
 
 def test_the_page_runs_the_model_once_per_upload():

@@ -18,6 +18,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from poster_genre import GenreClassifier, __version__
+from poster_genre.analysis import model_input
 from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
 from poster_genre.classifier import MAPS_OUTPUT
 from poster_genre.labels import GENRES
@@ -81,7 +82,7 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
     assert card.thresholds == report["thresholds"]  # round trip through the ONNX metadata
     assert card.metrics["tmdb_v1"]["accuracy"] == report["validation"]["tmdb_v1"]["accuracy"]
     keras_model = keras.models.load_model(out / "model.keras")
-    batch = classifier.prepare(sorted((tiny_dataset / "posters").glob("*.jpg"))[:5])
+    batch = model_input(classifier, sorted((tiny_dataset / "posters").glob("*.jpg"))[:5])
     probs = classifier.probabilities(batch)
     assert np.abs(probs - keras_model.predict(batch, verbose=0)).max() < 1e-4
     if kind == SINGLE_LABEL:
@@ -93,7 +94,7 @@ def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
     keras_model = keras.models.load_model(out / "model.keras")
     weights, bias = keras_model.get_layer("genres").get_weights()
     classifier = GenreClassifier(out / "model.onnx")
-    batch = classifier.prepare(sorted((tiny_dataset / "posters").glob("*.jpg"))[:6])
+    batch = model_input(classifier, sorted((tiny_dataset / "posters").glob("*.jpg"))[:6])
     pooled = keras.Model(keras_model.input, keras_model.get_layer("pool").output).predict(batch, verbose=0)
     logits = pooled @ weights + bias
     _, maps = classifier.probabilities_and_maps(batch)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from poster_genre.analysis import probabilities
 from poster_genre.card import MULTI_LABEL
 from poster_genre.classifier import GenreClassifier
 from poster_genre.labels import GENRES
 from train.data import Poster
-from train.metrics import choose_thresholds, compare, model_metrics
+from train.metrics import choose_thresholds, compare, five_genres, model_metrics
 
 PREDICTIONS = "val_probabilities.npz"  # beside model.keras: validation files, model and probe probabilities
 THRESHOLD_RULE = "per genre, the threshold (grid 0.05..0.95, step 0.01) with the best F1 on the validation posters "\
@@ -30,21 +31,20 @@ def evaluate(kind: str, posters: list[Poster], probs: np.ndarray, probe_probs: n
                                      choose_thresholds(y, probe_probs, labels) if multi else {}, labels)}
     if baseline is not None:
         card = baseline.card
-        theirs = baseline.batch_probabilities([p.path for p in posters])
+        theirs = probabilities(baseline, [p.path for p in posters])
         report["baseline"] = {"model": baseline.path.name, "version": card.version, "kind": card.kind,
                               **model_metrics(card.kind, posters, theirs, card.thresholds, card.labels)}
         earlier = np.array([p.cohort == "v2" for p in posters])
-        five, five_theirs = [labels.index(g) for g in GENRES], [card.labels.index(g) for g in GENRES]
         report["versus_baseline"] = {
             "posters": int(earlier.sum()),
-            **compare([p for p, keep in zip(posters, earlier) if keep], probs[earlier][:, five],
-                      theirs[earlier][:, five_theirs])}
+            **compare([p for p, keep in zip(posters, earlier) if keep], five_genres(probs[earlier], labels),
+                      five_genres(theirs[earlier], card.labels))}
     return report
 
 
 def classifier_metrics(classifier: GenreClassifier, posters: list[Poster]) -> dict:
     """`model_metrics` of an ONNX model on `posters`, with the kind, thresholds and genres of its own card."""
-    probs = classifier.batch_probabilities([p.path for p in posters])
+    probs = probabilities(classifier, [p.path for p in posters])
     return model_metrics(classifier.card.kind, posters, probs, classifier.card.thresholds, classifier.card.labels)
 
 

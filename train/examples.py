@@ -1,11 +1,13 @@
 """Fill the app's examples folder with held-out posters, one per genre, at most 342 px wide.
 
-    python -m train.examples [--data-dir ../shared/data] [--out examples]
+    python -m train.examples [--data-dir ../shared/data] [--imdb-dir DIR] [--out examples]
 
-Version 1's TMDB validation posters only, so the examples are posters the model never trained on.
-For each genre, the poster collected under it that the trained (fp32) model gives the highest probability
-of that genre is taken: the Space shows what a confident tag looks like. The files are
-committed (at most five, credited in examples/README.md), so a deployed Space has examples.
+Validation posters only, so the examples are posters the model never trained on. For each genre,
+the poster carrying it that the trained (fp32) model gives the highest probability of that genre is
+taken: the Space shows what a confident tag looks like. The five genres come from version 1's TMDB
+validation posters (collected under the genre). A model with more genres shows one of them too, the
+served extra genre with the best validation AP, from the IMDb validation films, in place of the five
+genres' weakest (at most five files, credited in examples/README.md), so a deployed Space has examples.
 """
 
 from __future__ import annotations
@@ -13,32 +15,52 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from poster_genre.card import SINGLE_LABEL
+from poster_genre.analysis import probabilities
+from poster_genre.card import ALL_GENRES, MULTI_LABEL, SINGLE_LABEL, ModelCard
 from poster_genre.classifier import CHECKOUT_MODEL, GenreClassifier
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import load_image
-from train.data import data_dir_from_env, split_for
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_WIDTH = 342
 
 
-def fill_examples(data_dir: Path, out: Path, model: Path | None = None) -> list[Path]:
-    """Write one example poster per genre into `out` as `<genre>_<tmdb_id>.jpg`, replacing older ones."""
-    _, _, val = split_for(SINGLE_LABEL, data_dir, None)
+def example_genres(card: ModelCard) -> tuple[str, ...]:
+    """The five genres; for a model with more, the best served extra one instead of the weakest of the five."""
+    every = card.metrics.get(ALL_GENRES)
+    if not every:
+        return GENRES
+    ap = every["average_precision"]
+    weakest = min(GENRES, key=lambda g: ap[g])
+    best_extra = max((g for g in card.labels if g not in GENRES), key=lambda g: ap[g])
+    return tuple(g for g in GENRES if g != weakest) + (best_extra,)
+
+
+def example_candidates(genre: str, data_dir: Path, imdb_dir: Path | None) -> list[Poster]:
+    """Validation posters carrying `genre`: version 1's TMDB ones collected under it, else IMDb films."""
+    if genre in GENRES:
+        return [p for p in split_for(SINGLE_LABEL, data_dir, None)[2] if p.genre == genre]
+    return [p for p in split_for(MULTI_LABEL, data_dir, imdb_dir)[2] if genre in p.imdb_genres]
+
+
+def fill_examples(data_dir: Path, out: Path, model: Path | None = None, imdb_dir: Path | None = None) -> list[Path]:
+    """Write one example poster per genre into `out` as `<genre>_<id>.jpg`, replacing older ones."""
     classifier = GenreClassifier(model or CHECKOUT_MODEL)  # fp32: its int8 copy can break near-ties apart
-    probs = classifier.batch_probabilities([p.path for p in val])
+    chosen = []
+    for genre in example_genres(classifier.card):
+        candidates = example_candidates(genre, data_dir, imdb_dir)
+        probs = probabilities(classifier, [p.path for p in candidates])[:, classifier.labels.index(genre)]
+        chosen.append((genre, candidates[int(probs.argmax())]))
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.jpg"):
         old.unlink()
     written = []
-    for index, genre in enumerate(GENRES):
-        candidates = [i for i, p in enumerate(val) if p.genre == genre]
-        poster = val[max(candidates, key=lambda i: probs[i, index])]
+    for genre, poster in chosen:
         image = load_image(poster.path)
         if image.width > MAX_WIDTH:
             image = image.resize((MAX_WIDTH, round(image.height * MAX_WIDTH / image.width)))
-        target = out / f"{genre.lower()}_{poster.tmdb_id}.jpg"
+        target = out / f"{genre.lower()}_{poster.tmdb_id or poster.path.stem}.jpg"
         image.save(target, quality=88)
         written.append(target)
     return written
@@ -47,12 +69,13 @@ def fill_examples(data_dir: Path, out: Path, model: Path | None = None) -> list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
+    parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env(), help="IMDb poster folder")
     parser.add_argument("--out", type=Path, default=REPO / "examples")
     parser.add_argument("--model", type=Path, help="default: the fp32 model.onnx that training exported")
     args = parser.parse_args()
     if not (args.data_dir / "labels.csv").exists():
         raise SystemExit(f"No labels.csv in {args.data_dir}; examples left as they are.")
-    print(f"{len(fill_examples(args.data_dir, args.out, args.model))} example posters in {args.out}")
+    print(f"{len(fill_examples(args.data_dir, args.out, args.model, args.imdb_dir))} example posters in {args.out}")
 
 
 if __name__ == "__main__":

@@ -221,6 +221,11 @@ def paired_bootstrap(figure: Figure, truth: np.ndarray, ours: np.ndarray, theirs
             "standard_errors_apart": round(observed / max(float(difference.std()), 1e-12), 1)}
 
 
+def five_genres(probs: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
+    """The columns of the five genres, in their order, from probabilities over `labels`."""
+    return probs[:, [labels.index(g) for g in GENRES]]
+
+
 def compare(posters: list[Poster], ours: np.ndarray, theirs: np.ndarray, seed: int = 0) -> dict:
     """mAP and top-1-in-genres on the IMDb films (five genres); accuracy on version 1's TMDB posters.
     A figure whose posters are not among these is left out."""
