@@ -28,6 +28,7 @@ from poster_genre import __version__
 from poster_genre.card import ALL_GENRES, SINGLE_LABEL, ModelCard
 from poster_genre.classifier import GenreClassifier
 from poster_genre.preprocess import RESIZE_POLICY, preprocess
+from train.backbones import HEAD_LAYER, POOL_LAYER
 from train.data import data_dir_from_env, split_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,8 +83,8 @@ def parity(model: keras.Model, onnx_path: Path, images: list[Path]) -> float:
     classifier = GenreClassifier(onnx_path)
     batch = np.stack([preprocess(image, classifier.input_size) for image in images])
     probs, maps = classifier.probabilities_and_maps(batch)
-    features = keras.Model(model.input, model.get_layer("pool").input).predict(batch, verbose=0)
-    expected_maps = features @ model.get_layer("genres").get_weights()[0]
+    features = keras.Model(model.input, model.get_layer(POOL_LAYER).input).predict(batch, verbose=0)
+    expected_maps = features @ model.get_layer(HEAD_LAYER).get_weights()[0]
     return float(max(np.abs(probs - model.predict(batch, verbose=0)).max(), np.abs(maps - expected_maps).max()))
 
 

@@ -23,7 +23,7 @@ from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
 from poster_genre.classifier import MAPS_OUTPUT
 from poster_genre.labels import GENRES
 from tests.conftest import REPO, AppServer, free_port
-from train.backbones import BACKBONES
+from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 
 SIZE = ["64", "48"]
 
@@ -92,10 +92,10 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
 def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
     _, out, _, _ = trained
     keras_model = keras.models.load_model(out / "model.keras")
-    weights, bias = keras_model.get_layer("genres").get_weights()
+    weights, bias = keras_model.get_layer(HEAD_LAYER).get_weights()
     classifier = GenreClassifier(out / "model.onnx")
     batch = model_input(classifier, sorted((tiny_dataset / "posters").glob("*.jpg"))[:6])
-    pooled = keras.Model(keras_model.input, keras_model.get_layer("pool").output).predict(batch, verbose=0)
+    pooled = keras.Model(keras_model.input, keras_model.get_layer(POOL_LAYER).output).predict(batch, verbose=0)
     logits = pooled @ weights + bias
     _, maps = classifier.probabilities_and_maps(batch)
     assert maps.shape[1:3] == (2, 2) and maps.shape[3] == len(GENRES)  # 64x48 input, stride 32

@@ -17,6 +17,8 @@ import keras
 from train.lite2 import efficientnet_lite2
 
 Weights = str | os.PathLike | None
+POOL_LAYER = "pool"  # global pooling of the last feature map: export reads the map at its input
+HEAD_LAYER = "genres"  # the dense classifier: export multiplies the map by its kernel for the heatmaps
 
 
 def _efficientnet_b4(weights: Weights, input_shape: tuple[int, int, int]) -> keras.Model:

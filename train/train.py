@@ -53,7 +53,7 @@ from poster_genre.classifier import GenreClassifier
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import preprocess
 from train import evaluate, plots
-from train.backbones import BACKBONES
+from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
 from train.metrics import candidate_table, masked_map
 from train.lite2 import default_cache_dir
@@ -62,7 +62,36 @@ REPO = Path(__file__).resolve().parents[1]
 THUMBNAIL_WIDTHS = (160, 300)  # large posters are sometimes resampled through this width range
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run's settings (`parse_args` makes one from the command line)."""
+
+    data_dir: Path
+    imdb_dir: Path | None
+    kind: str
+    backbone: str
+    weights: str | None
+    input_size: tuple[int, int]
+    views: int
+    top_blocks: int
+    head_epochs: int
+    finetune_epochs: int
+    head_lr: float
+    finetune_lr: float
+    dropout: float
+    label_smoothing: float
+    batch_size: int
+    seed: int
+    min_candidate_films: int
+    serve_min_films: int
+    serve_min_lift: float
+    baseline: Path
+    out: Path
+    reports_dir: Path
+    cache_dir: Path
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env(), help="TMDB poster folder")
     parser.add_argument("--imdb-dir", default=str(imdb_dir_from_env()), help='IMDb poster folder, or "none"')
@@ -96,7 +125,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.imdb_dir = None if args.imdb_dir.lower() == "none" else Path(args.imdb_dir)
     args.input_size = tuple(args.input_size) if args.input_size else BACKBONES[args.backbone].input_size
     args.out = args.out or REPO / "artifacts" / args.backbone
-    return args
+    return TrainConfig(**vars(args))
 
 
 def candidate_labels(posters: list[Poster], kind: str, min_films: int) -> tuple[str, ...]:
@@ -216,18 +245,18 @@ def run_bottom(bottom: ort.InferenceSession, images: np.ndarray, batch_size: int
         for i in tqdm(batches, desc=f"features {desc}", unit="batch", file=sys.stderr)])
 
 
-def train_features(bottom: ort.InferenceSession, posters: list[Poster], args: argparse.Namespace,
+def train_features(bottom: ort.InferenceSession, posters: list[Poster], config: TrainConfig,
                    key: dict) -> np.ndarray:
     """The bottom's output for every augmented view of the training posters, each view cached."""
-    images, widths = load_images(posters, args.input_size, "train")
+    images, widths = load_images(posters, config.input_size, "train")
     files = [str(p.path) for p in posters]
 
     def view_features(view: int) -> np.ndarray:
-        return run_bottom(bottom, augmented_view(images, widths, view, args.seed), args.batch_size,
-                          f"train view {view + 1}/{args.views}")
+        return run_bottom(bottom, augmented_view(images, widths, view, config.seed), config.batch_size,
+                          f"train view {view + 1}/{config.views}")
 
-    return np.concatenate([cached(args.cache_dir, {**key, "part": "train", "view": view, "files": files},
-                                  partial(view_features, view)) for view in range(args.views)])
+    return np.concatenate([cached(config.cache_dir, {**key, "part": "train", "view": view, "files": files},
+                                  partial(view_features, view)) for view in range(config.views)])
 
 
 def cached(cache_dir: Path, key: dict, compute) -> np.ndarray:
@@ -254,24 +283,24 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
     return {i: float(len(y) / (len(GENRES) * max(c, 1))) for i, c in enumerate(counts)}
 
 
-def fit(model: keras.Model, x, y, x_val, y_val, lr: float, epochs: int, args, patience: int,
+def fit(model: keras.Model, x, y, x_val, y_val, lr: float, epochs: int, config: TrainConfig, patience: int,
         verbose: int = 2) -> dict:
     """Adam, cross-entropy with label smoothing, early stopping on validation loss (single-label) or
     validation mAP over the known labels (multi-label, masked loss).
 
     verbose=1 draws a progress bar within each epoch (for the long stage 2), 2 one line per epoch."""
-    if args.kind == SINGLE_LABEL:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing)
+    if config.kind == SINGLE_LABEL:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
         metric, weights = keras.metrics.CategoricalAccuracy(name="accuracy"), class_weights(y)
         stop = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
         model.compile(keras.optimizers.Adam(lr), loss, metrics=[metric])
-        history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, validation_data=(x_val, y_val),
+        history = model.fit(x, y, batch_size=config.batch_size, epochs=epochs, validation_data=(x_val, y_val),
                             class_weight=weights, callbacks=[stop], verbose=verbose, shuffle=True)
     else:  # ranking is what tags rest on: the validation loss rises with confidence while mAP still improves
-        model.compile(keras.optimizers.Adam(lr), masked_binary_crossentropy(args.label_smoothing))
-        callbacks = [MaskedValidation(x_val, y_val, args.label_smoothing, 64),
+        model.compile(keras.optimizers.Adam(lr), masked_binary_crossentropy(config.label_smoothing))
+        callbacks = [MaskedValidation(x_val, y_val, config.label_smoothing, 64),
                      keras.callbacks.EarlyStopping("val_mAP", mode="max", patience=patience, restore_best_weights=True)]
-        history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, callbacks=callbacks, verbose=verbose,
+        history = model.fit(x, y, batch_size=config.batch_size, epochs=epochs, callbacks=callbacks, verbose=verbose,
                             shuffle=True)
     return {k: [round(float(v), 5) for v in values] for k, values in history.history.items()}
 
@@ -293,32 +322,32 @@ class Features:
     val_images: np.ndarray
 
 
-def compute_features(args: argparse.Namespace, posters: list[Poster], train_posters: list[Poster],
+def compute_features(config: TrainConfig, posters: list[Poster], train_posters: list[Poster],
                      val_posters: list[Poster], bottom: keras.Model) -> Features:
-    fast_bottom = onnx_bottom(bottom, args.input_size)
-    key = {"backbone": args.backbone, "weights": args.weights, "size": args.input_size, "seed": args.seed,
-           "top_blocks": args.top_blocks, "files": [str(p.path) for p in posters], "kind": args.kind}
-    x_train = train_features(fast_bottom, train_posters, args, key)
-    val_images, _ = load_images(val_posters, args.input_size, "validation")
-    x_val = cached(args.cache_dir, {**key, "part": "val", "files": [str(p.path) for p in val_posters]},
-                   lambda: run_bottom(fast_bottom, val_images, args.batch_size, "validation"))
+    fast_bottom = onnx_bottom(bottom, config.input_size)
+    key = {"backbone": config.backbone, "weights": config.weights, "size": config.input_size, "seed": config.seed,
+           "top_blocks": config.top_blocks, "files": [str(p.path) for p in posters], "kind": config.kind}
+    x_train = train_features(fast_bottom, train_posters, config, key)
+    val_images, _ = load_images(val_posters, config.input_size, "validation")
+    x_val = cached(config.cache_dir, {**key, "part": "val", "files": [str(p.path) for p in val_posters]},
+                   lambda: run_bottom(fast_bottom, val_images, config.batch_size, "validation"))
     return Features(x_train, x_val, val_images)
 
 
-def learning_curve(args: argparse.Namespace, train_posters: list[Poster], f_train: np.ndarray, y_views: np.ndarray,
+def learning_curve(config: TrainConfig, train_posters: list[Poster], f_train: np.ndarray, y_views: np.ndarray,
                    f_val: np.ndarray, y_val: np.ndarray, val_imdb: np.ndarray, probe_probs: np.ndarray) -> list[dict]:
     """The linear probe refitted on a quarter and a half of the training films (seeded, by film), beside
     the probe of all of them: IMDb validation mAP over the five genres and over every candidate."""
     films = sorted({p.film for p in train_posters})
-    order = {film: rank for rank, film in enumerate(np.random.default_rng(args.seed).permutation(films))}
-    rank = np.tile([order[p.film] for p in train_posters], args.views)
+    order = {film: rank for rank, film in enumerate(np.random.default_rng(config.seed).permutation(films))}
+    rank = np.tile([order[p.film] for p in train_posters], config.views)
     rows = []
     for share in (0.25, 0.5, 1.0):
         keep = rank < share * len(films)
         if share < 1:
-            probe = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(args.dropout),
+            probe = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(config.dropout),
                                       keras.layers.Dense(y_val.shape[1], activation="sigmoid")])
-            fit(probe, f_train[keep], y_views[keep], f_val, y_val, args.head_lr, args.head_epochs, args, patience=8)
+            fit(probe, f_train[keep], y_views[keep], f_val, y_val, config.head_lr, config.head_epochs, config, patience=8)
         probs = probe.predict(f_val[val_imdb], verbose=0) if share < 1 else probe_probs[val_imdb]
         rows.append({"share": share, "training_films": int(share * len(films) + 0.999),
                      "five_genre_mAP": round(masked_map(y_val[val_imdb][:, :len(GENRES)], probs[:, :len(GENRES)]), 4),
@@ -336,89 +365,138 @@ def served_head(head: keras.layers.Dense, keep: list[int]) -> keras.layers.Dense
     return served
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    keras.utils.set_random_seed(args.seed)
-    started = time.time()
+@dataclass(frozen=True)
+class Data:
+    """The posters of one run, split by film, with their targets over the candidate genres."""
 
-    posters, train_posters, val_posters = split_for(args.kind, args.data_dir, args.imdb_dir, args.seed)
-    labels = candidate_labels(train_posters, args.kind, args.min_candidate_films)
-    y_train, y_val = targets(train_posters, args.kind, labels), targets(val_posters, args.kind, labels)
-    print(f"{args.kind}: {len(train_posters)} training and {len(val_posters)} validation posters, "
-          f"genres {', '.join(labels)}", file=sys.stderr)
+    posters: list[Poster]
+    train: list[Poster]
+    val: list[Poster]
+    labels: tuple[str, ...]
+    y_train: np.ndarray
+    y_val: np.ndarray
 
-    backbone = BACKBONES[args.backbone]
-    network = backbone.create(args.weights, args.input_size)
-    bottom, top = backbone.split(network, args.top_blocks)
-    x = compute_features(args, posters, train_posters, val_posters, bottom)
-    y_views = np.tile(y_train, (args.views, 1))
-    val_imdb = np.array([p.source == "imdb" for p in val_posters])
-    print(f"features ready after {time.time() - started:.0f} s", file=sys.stderr)
+    @classmethod
+    def load(cls, config: TrainConfig) -> "Data":
+        posters, train, val = split_for(config.kind, config.data_dir, config.imdb_dir, config.seed)
+        labels = candidate_labels(train, config.kind, config.min_candidate_films)
+        return cls(posters, train, val, labels, targets(train, config.kind, labels), targets(val, config.kind, labels))
 
-    pool = keras.layers.GlobalAveragePooling2D(name="pool")
-    dropout = keras.layers.Dropout(args.dropout, name="dropout")
-    head = keras.layers.Dense(len(labels), activation="softmax" if args.kind == SINGLE_LABEL else "sigmoid",
-                              name="genres")
+    @property
+    def val_imdb(self) -> np.ndarray:
+        return np.array([p.source == "imdb" for p in self.val])
 
-    # Stage 1, the linear probe on pooled features of the frozen network; its learning curve.
-    pooled = keras.Model(top.input, pool(top.output))
+
+@dataclass
+class Head:
+    """Pooling, dropout and the dense classifier: shared by the probe, the fine-tuned top and the whole model."""
+
+    pool: keras.layers.Layer
+    dropout: keras.layers.Layer
+    dense: keras.layers.Dense
+
+    @classmethod
+    def create(cls, config: TrainConfig, genres: int) -> "Head":
+        activation = "softmax" if config.kind == SINGLE_LABEL else "sigmoid"
+        return cls(keras.layers.GlobalAveragePooling2D(name=POOL_LAYER),
+                   keras.layers.Dropout(config.dropout, name="dropout"),
+                   keras.layers.Dense(genres, activation=activation, name=HEAD_LAYER))
+
+    def on(self, feature_map, dense: keras.layers.Dense | None = None):
+        return (dense or self.dense)(self.dropout(self.pool(feature_map)))
+
+
+def stage_one(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features
+              ) -> tuple[np.ndarray, dict, list[dict]]:
+    """The linear probe on pooled features of the frozen network: its validation probabilities, history
+    and learning curve."""
+    pooled = keras.Model(top.input, head.pool(top.output))
     f_train, f_val = pooled_features(pooled, x.train), pooled_features(pooled, x.val)
+    y_views = np.tile(data.y_train, (config.views, 1))
     features = keras.Input(f_train.shape[1:])
-    probe = keras.Model(features, head(dropout(features)))
-    history = {"stage 1 (head)": fit(probe, f_train, y_views, f_val, y_val, args.head_lr,
-                                     args.head_epochs, args, patience=8)}
+    probe = keras.Model(features, head.dense(head.dropout(features)))
+    history = fit(probe, f_train, y_views, f_val, data.y_val, config.head_lr, config.head_epochs, config, patience=8)
     probe_probs = probe.predict(f_val, verbose=0)
-    curve = (learning_curve(args, train_posters, f_train, y_views, f_val, y_val, val_imdb, probe_probs)
-             if args.kind != SINGLE_LABEL and val_imdb.any() else [])
-    del f_train
-    print(f"stage 1 done after {time.time() - started:.0f} s", file=sys.stderr)
+    curve = (learning_curve(config, data.train, f_train, y_views, f_val, data.y_val, data.val_imdb, probe_probs)
+             if config.kind != SINGLE_LABEL and data.val_imdb.any() else [])
+    return probe_probs, history, curve
 
-    # Stage 2: unfreeze the top blocks, BatchNorm kept frozen, low learning rate.
+
+def stage_two(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features) -> dict:
+    """Unfreeze the top blocks (BatchNorm kept frozen) and fine-tune them with the head, low learning rate."""
     for layer in top.layers:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
-    finetune = keras.Model(top.input, head(dropout(pool(top.output))))
-    history["stage 2 (top blocks)"] = fit(finetune, x.train, y_views, x.val, y_val, args.finetune_lr,
-                                          args.finetune_epochs, args, patience=2, verbose=1)
+    finetune = keras.Model(top.input, head.on(top.output))
+    return fit(finetune, x.train, np.tile(data.y_train, (config.views, 1)), x.val, data.y_val, config.finetune_lr,
+               config.finetune_epochs, config, patience=2, verbose=1)
+
+
+def choose_served(config: TrainConfig, data: Data, probs: np.ndarray) -> tuple[list[int], list[dict]]:
+    """The indices of the served genres among the candidates, and every candidate with the rule applied."""
+    if len(data.labels) == len(GENRES):
+        return list(range(len(data.labels))), []
+    imdb = data.val_imdb
+    candidates = candidate_table(data.labels, training_films(data.train), data.y_val[imdb], probs[imdb],
+                                 config.serve_min_films, config.serve_min_lift)
+    return [i for i, row in enumerate(candidates) if row["served"]], candidates
+
+
+def main(argv: list[str] | None = None) -> dict:
+    config = parse_args(argv)
+    keras.utils.set_random_seed(config.seed)
+    started = time.time()
+    data = Data.load(config)
+    print(f"{config.kind}: {len(data.train)} training and {len(data.val)} validation posters, "
+          f"genres {', '.join(data.labels)}", file=sys.stderr)
+
+    backbone = BACKBONES[config.backbone]
+    network = backbone.create(config.weights, config.input_size)
+    bottom, top = backbone.split(network, config.top_blocks)
+    x = compute_features(config, data.posters, data.train, data.val, bottom)
+    print(f"features ready after {time.time() - started:.0f} s", file=sys.stderr)
+
+    head = Head.create(config, len(data.labels))
+    probe_probs, stage_1, curve = stage_one(config, data, head, top, x)
+    print(f"stage 1 done after {time.time() - started:.0f} s", file=sys.stderr)
+    history = {"stage 1 (head)": stage_1, "stage 2 (top blocks)": stage_two(config, data, head, top, x)}
     x.train = None  # the cached views are no longer needed
 
-    full = keras.Model(network.input, head(dropout(pool(network.output))))
-    probs = full.predict(x.val_images.astype(np.float32), batch_size=args.batch_size, verbose=0)
-    candidates = (candidate_table(labels, training_films(train_posters), y_val[val_imdb], probs[val_imdb],
-                                  args.serve_min_films, args.serve_min_lift) if len(labels) > len(GENRES) else [])
-    keep = [i for i, genre in enumerate(labels) if not candidates or candidates[i]["served"]]
-    served = tuple(labels[i] for i in keep)
-    model = keras.Model(network.input, served_head(head, keep)(dropout(pool(network.output))),
-                        name=f"poster_genre_{args.backbone}")
-    baseline = GenreClassifier(args.baseline) if args.baseline.exists() else None
+    probs = keras.Model(network.input, head.on(network.output)).predict(
+        x.val_images.astype(np.float32), batch_size=config.batch_size, verbose=0)
+    keep, candidates = choose_served(config, data, probs)
+    served = tuple(data.labels[i] for i in keep)
+    model = keras.Model(network.input, head.on(network.output, served_head(head.dense, keep)),
+                        name=f"poster_genre_{config.backbone}")
+    baseline = GenreClassifier(config.baseline) if config.baseline.exists() else None
     report = {
-        **run_description(args, served, posters, train_posters, val_posters),
-        **evaluate.evaluate(args.kind, val_posters, probs[:, keep], probe_probs[:, keep], baseline, served),
+        **run_description(config, served, data.posters, data.train, data.val),
+        **evaluate.evaluate(config.kind, data.val, probs[:, keep], probe_probs[:, keep], baseline, served),
         "candidates": candidates, "learning_curve": curve, "history": history,
         "train_seconds": round(time.time() - started, 1),
     }
-    write_outputs(model, report, args.out, args.reports_dir)
-    np.savez(args.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in val_posters]),
+    write_outputs(model, report, config.out, config.reports_dir)
+    np.savez(config.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in data.val]),
              model=probs[:, keep], probe=probe_probs[:, keep])
     return report
 
 
-def run_description(args: argparse.Namespace, labels: tuple[str, ...], posters: list[Poster],
+def run_description(config: TrainConfig, labels: tuple[str, ...], posters: list[Poster],
                     train_posters: list[Poster], val_posters: list[Poster]) -> dict:
     """What the report says about the run: model, data counts, settings and the serving rule."""
     return {
-        "kind": args.kind,
-        "backbone": args.backbone,
-        "weights": str(args.weights),
-        "input_size": list(args.input_size),
+        "kind": config.kind,
+        "backbone": config.backbone,
+        "weights": str(config.weights),
+        "input_size": list(config.input_size),
         "labels": list(labels),
         "data": {"posters": len(posters), "train": len(train_posters), "val": len(val_posters),
                  "train_counts": counts(train_posters, labels), "val_counts": counts(val_posters, labels),
-                 "seed": args.seed, "imdb_dir": Path(args.imdb_dir).name if args.imdb_dir else None},
-        "settings": {k: getattr(args, k) for k in ("views", "top_blocks", "head_lr", "finetune_lr", "dropout",
+                 "seed": config.seed, "imdb_dir": Path(config.imdb_dir).name if config.imdb_dir else None},
+        "settings": {k: getattr(config, k) for k in ("views", "top_blocks", "head_lr", "finetune_lr", "dropout",
                                                    "label_smoothing", "batch_size", "head_epochs", "finetune_epochs",
                                                    "min_candidate_films", "serve_min_films", "serve_min_lift")},
-        "serving_rule": (f"the five genres always; another genre when at least {args.serve_min_films} training films "
-                         f"carry it and its IMDb validation AP is at least {args.serve_min_lift:g} times its base rate"),
+        "serving_rule": (f"the five genres always; another genre when at least {config.serve_min_films} training films "
+                         f"carry it and its IMDb validation AP is at least {config.serve_min_lift:g} times its base rate"),
         "unknown_labels": ("a TMDB poster's genres beyond the five are unknown: each poster's loss is the mean over "
                            "its known genres, and metrics of those genres use the IMDb posters only"),
     }
