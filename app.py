@@ -8,7 +8,9 @@ Serving needs only onnxruntime, numpy, pillow and gradio: no TensorFlow, no matp
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -130,6 +132,7 @@ class Handlers:
     def __init__(self, classifier: GenreClassifier) -> None:
         self.classifier = classifier
         self.labels = classifier.labels
+        self.overlays = Path(tempfile.mkdtemp(prefix="poster-genre-explain-"))  # /explain's PNGs, before Gradio's cache
 
     def upload(self, poster: str | None, top_k: int, genre: str | None) -> tuple:
         """The page's one model run per poster; a refused poster clears the previous answer and says why."""
@@ -161,12 +164,14 @@ class Handlers:
         return {"genres": list(tagging.genres),
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
 
-    def where(self, poster: str | None, genre: str | None) -> Image.Image:
-        """The poster with a heatmap of what speaks for `genre` (default: the most likely genre)."""
-        if poster is None:
-            raise refuse(f"No poster was sent; {HOW_TO_SEND}.")
+    def where(self, poster: FileData, genre: str | None = None) -> FileData:
+        """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG."""
+        path = uploaded_path(poster)
         with refusing():
-            return explain(self.classifier, poster, genre or None).overlay
+            overlay = explain(self.classifier, path, genre or None).overlay
+        target = self.overlays / f"{hashlib.sha256(f'{path}|{genre}'.encode()).hexdigest()[:24]}.png"
+        overlay.save(target)  # the upload's path names its content, so a repeated request rewrites one file
+        return FileData(path=str(target))
 
     def probabilities(self, poster: str) -> list[float]:
         with refusing():
@@ -235,7 +240,7 @@ def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     page.genre.change(handlers.reheat, [page.analysis, page.genre], [page.caption, page.heatmap],
                       api_visibility="undocumented")
     if has_maps:
-        gr.on([], handlers.where, [page.poster, page.genre], page.heatmap, api_name="explain")  # API only
+        gr.api(handlers.where, api_name="explain")
     else:
         gr.Markdown("*This model has no activation maps, so there is no heatmap: add them with "
                     "`python -m export.activation_maps MODEL.onnx`.*")

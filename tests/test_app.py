@@ -62,8 +62,8 @@ def test_explain_returns_an_overlay_that_depends_on_the_genre(client, sample_pos
 
 
 def test_explain_refuses_unknown_genres_and_bad_files(client, app_server, sample_poster, tmp_path):
-    with pytest.raises(Exception, match="Unknown genre 'Horror'"):
-        explain(client, sample_poster, "Horror")
+    with pytest.raises(Exception, match="Unknown genre 'Cartoon'"):
+        explain(client, sample_poster, "Cartoon")
     for maker in (bad_inputs.empty_file, bad_inputs.text_as_jpeg, bad_inputs.decompression_bomb):
         with pytest.raises(Exception, match="empty|not an image|pixels"):
             explain(client, maker(tmp_path), None)
@@ -87,7 +87,7 @@ def test_a_top_k_that_is_not_a_whole_number_is_refused_saying_what_to_send(clien
     assert app_server.alive()
 
 
-@pytest.mark.parametrize("api_name", ["/predict", "/tags"])
+@pytest.mark.parametrize("api_name", ["/predict", "/tags", "/explain"])
 def test_a_plain_path_or_no_poster_is_refused_saying_how_to_send_one(client, sample_poster, api_name):
     with pytest.raises(Exception, match="plain string, not an uploaded file; send it as a file: .*handle_file"):
         client.predict(str(sample_poster), api_name=api_name)
