@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.appserver import AppServer, free_port  # noqa: F401
+from poster_genre import GenreClassifier
 from poster_genre.labels import GENRES
 from train.data import data_dir_from_env, imdb_dir_from_env
 
@@ -88,6 +89,26 @@ def sample_poster(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "poster.jpg"
     synthetic_poster(1, (300, 450)).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def horror_posters() -> list[Path]:
+    """Version 2's IMDb validation films listed as Horror (in ../shared/data-imdb, so in CI too), when the
+    served model has the genre; the first is the one it finds most Horror-like."""
+    from poster_genre.analysis import probabilities
+    from poster_genre.card import MULTI_LABEL
+    from poster_genre.classifier import default_model
+    from train.data import DEFAULT_IMDB_DIR, split_for
+
+    served = GenreClassifier(default_model())
+    if "Horror" not in served.labels:
+        pytest.skip("the served model has no Horror genre")
+    if not (HAS_DATA and (DEFAULT_IMDB_DIR / "labels.csv").exists()):
+        pytest.skip(f"shared poster data not found at {DATA_DIR} and {DEFAULT_IMDB_DIR}")
+    val = split_for(MULTI_LABEL, DATA_DIR, DEFAULT_IMDB_DIR)[2]
+    posters = [p.path for p in val if "Horror" in p.imdb_genres]
+    horror = probabilities(served, posters)[:, served.labels.index("Horror")]
+    return [posters[i] for i in np.argsort(-horror, kind="stable")]
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,12 @@ def test_upload_through_the_page_shows_the_top_genre_tags_and_heatmap(page, clie
     assert "Tags:" in tags or "No confident genre" in tags
 
 
+def test_a_horror_poster_is_tagged_horror_in_the_page(page, horror_posters):
+    page.set_input_files("input[type=file]", str(horror_posters[0]))
+    page.wait_for_selector("#tags:has-text('Horror')", timeout=60_000)
+    assert "Horror" in page.inner_text("#tags")
+
+
 def test_choosing_another_genre_redraws_the_heatmap(page, client, sample_poster):
     ranked = client.predict(handle_file(str(sample_poster)), api_name="/predict")
     least = min(ranked, key=ranked.get)
