@@ -1,19 +1,22 @@
-"""The one path from posters to answers: decode, fit to the model's input, one model run per batch.
+"""The one path from posters to answers: decode, fit to the model's input, one model run per batch,
+then the film's title and year when given.
 
 The page, every API endpoint, the CLI and the Ray pipeline call `analyse_batch`; each item comes
 back either as an `Analysis` (probabilities, and the activation maps when the model has them) or as
-a `Refusal` saying why that poster could not be classified. A refused poster never stops the others.
+a `Refusal` saying why that poster (or its title or year) could not be used. A refused poster never
+stops the others. Without a title or year, the answer is the poster model's, unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PIL import Image
 
 from poster_genre.preprocess import ImageSource, InvalidImageError, fit_to_input, load_for_model
+from poster_genre.text import NO_TEXT, TextInput, TextInputError
 
 if TYPE_CHECKING:
     from poster_genre.classifier import GenreClassifier
@@ -26,22 +29,34 @@ class Analysis:
     """One poster after one model run: what is needed to rank, tag and draw heat without the model."""
 
     image: Image.Image  # the decoded poster, at most MAX_SIDE px on its longer side
-    probabilities: np.ndarray  # (genres,)
-    maps: np.ndarray | None  # (h, w, genres), None for a model without activation maps
+    poster_probabilities: np.ndarray  # (genres,): the poster model's
+    maps: np.ndarray | None  # (h, w, genres), None for a model without activation maps: the poster's evidence
+    text: TextInput = NO_TEXT  # the title and year the answer also rests on
+    probabilities: np.ndarray | None = None  # (genres,): the answer, the poster's fused with the text when given
+
+    def __post_init__(self) -> None:
+        if self.probabilities is None:
+            object.__setattr__(self, "probabilities", self.poster_probabilities)
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """A poster that could not be classified, and why (the decoder's message)."""
+    """A poster that could not be classified, and why (the decoder's message, or the title's or year's)."""
 
     reason: str
+    error: type[ValueError] = InvalidImageError  # what the Python API raises for it
 
 
-def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | Refusal]) -> list[Analysis | Refusal]:
-    """Decode every source; run the model once over the readable ones; answer in the order given.
+def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | Refusal],
+                  texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis | Refusal]:
+    """Decode every source; run the model once over the readable ones; fuse each answer with its
+    (title, year) when given; answer in the order given.
 
-    A source that is already a Refusal (a file that could not even be read) is passed through."""
-    decoded = [_decode(classifier, source) for source in sources]
+    A source that is already a Refusal (a file that could not even be read) is passed through; an
+    unusable title or year refuses its item."""
+    checked = [_text(item) for item in texts] if texts is not None else [NO_TEXT] * len(sources)
+    decoded = [text if isinstance(text, Refusal) else _decode(classifier, source)
+               for source, text in zip(sources, checked)]
     images = [item for item in decoded if isinstance(item, Image.Image)]
     if not images:
         return list(decoded)
@@ -51,21 +66,30 @@ def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | R
     else:
         probabilities, maps = classifier.probabilities(batch), [None] * len(images)
     answers = iter(zip(images, probabilities, maps))
-    return [_analysis(*next(answers)) if isinstance(item, Image.Image) else item for item in decoded]
+    return [_answer(classifier, _analysis(*next(answers)), text) if isinstance(item, Image.Image) else item
+            for item, text in zip(decoded, checked)]
 
 
-def analyse(classifier: GenreClassifier, source: ImageSource) -> Analysis:
-    """One poster's analysis, or InvalidImageError naming the problem."""
-    return analyse_all(classifier, [source])[0]
+def with_text(classifier: GenreClassifier, analysis: Analysis, text: TextInput) -> Analysis:
+    """The same poster's answer with another title and year: no model run, only the text model and fusion."""
+    return replace(analysis, text=text, probabilities=classifier.fuse(analysis.poster_probabilities, text))
 
 
-def analyse_all(classifier: GenreClassifier, sources: Sequence[ImageSource], batch_size: int = 32) -> list[Analysis]:
-    """Every poster's analysis, `batch_size` a model run; InvalidImageError naming the first unusable one."""
+def analyse(classifier: GenreClassifier, source: ImageSource, text: TextInput = NO_TEXT) -> Analysis:
+    """One poster's analysis, or InvalidImageError (TextInputError) naming the problem."""
+    return analyse_all(classifier, [source], texts=[text])[0]
+
+
+def analyse_all(classifier: GenreClassifier, sources: Sequence[ImageSource], batch_size: int = 32,
+                texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis]:
+    """Every poster's analysis, `batch_size` a model run; InvalidImageError (or TextInputError) naming the
+    first unusable one."""
     answers = []
     for start in range(0, len(sources), batch_size):
-        for result in analyse_batch(classifier, sources[start:start + batch_size]):
+        chunk = None if texts is None else texts[start:start + batch_size]
+        for result in analyse_batch(classifier, sources[start:start + batch_size], chunk):
             if isinstance(result, Refusal):
-                raise InvalidImageError(result.reason)
+                raise result.error(result.reason)
             answers.append(result)
     return answers
 
@@ -88,6 +112,20 @@ def display_copy(image: Image.Image) -> Image.Image:
         return image.copy()
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                         Image.Resampling.BILINEAR)
+
+
+def _answer(classifier: GenreClassifier, analysis: Analysis, text: TextInput) -> Analysis | Refusal:
+    try:
+        return with_text(classifier, analysis, text)
+    except TextInputError as error:  # a model without a text model
+        return Refusal(str(error), TextInputError)
+
+
+def _text(item: tuple[object, object] | TextInput) -> TextInput | Refusal:
+    try:
+        return item if isinstance(item, TextInput) else TextInput.of(*item)
+    except TextInputError as error:
+        return Refusal(str(error), TextInputError)
 
 
 def _decode(classifier: GenreClassifier, source: ImageSource | Refusal) -> Image.Image | Refusal:

@@ -16,6 +16,7 @@ import onnxruntime as ort
 from poster_genre.analysis import analyse_all
 from poster_genre.card import ModelCard
 from poster_genre.preprocess import ImageSource
+from poster_genre.text import TextInput, TextInputError, TextModel, text_model_beside
 
 PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
 CHECKOUT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"  # the Space's model, in a clone
@@ -80,8 +81,12 @@ def default_threads() -> int:
 class GenreClassifier:
     """Loads `model.onnx` once; labels, input size, kind and thresholds come from its metadata."""
 
-    def __init__(self, model_path: str | os.PathLike | bytes | None = None, threads: int | None = None) -> None:
-        """`model_path` may also be the model file's bytes (as Ray actors get it from the object store)."""
+    def __init__(self, model_path: str | os.PathLike | bytes | None = None, threads: int | None = None,
+                 text_model: str | os.PathLike | bytes | None = None) -> None:
+        """`model_path` may also be the model file's bytes (as Ray actors get it from the object store).
+
+        The text model is `text_model`, else `model.text.onnx` beside the model when it is there and
+        has the model's genres; without one, titles and years are refused."""
         in_memory = isinstance(model_path, bytes)
         path = IN_MEMORY if in_memory else Path(model_path) if model_path is not None else default_model()
         if not in_memory and not path.is_file():
@@ -102,6 +107,13 @@ class GenreClassifier:
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name  # the probabilities
         self.has_maps = MAPS_OUTPUT in {output.name for output in self.session.get_outputs()}
+        self.text = self._text_model(text_model if text_model is not None or in_memory else text_model_beside(path))
+
+    def _text_model(self, model: str | os.PathLike | bytes | None) -> TextModel | None:
+        if model is None or (not isinstance(model, bytes) and not Path(model).is_file()):
+            return None
+        text = TextModel(model)
+        return text if text.labels == self.labels else None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -131,26 +143,45 @@ class GenreClassifier:
         order = np.argsort(-np.asarray(probabilities), kind="stable")[: top_k or len(self.labels)]
         return [Prediction(self.labels[i], float(probabilities[i])) for i in order]
 
-    def tags(self, probabilities: Sequence[float]) -> list[str]:
+    def tags(self, probabilities: Sequence[float], mode: str | None = None) -> list[str]:
         """The tag set of one probability row, most likely first.
 
-        Multi-label: every genre at or above its threshold from the model card (possibly none).
+        Multi-label: every genre at or above its threshold from the model card (possibly none), or from
+        the text model's card for an answer that also rests on a title or year (`mode`).
         Single-label: the most likely genre.
         """
         ranked = self.rank(probabilities)
         if not self.card.multi_label:
             return [ranked[0].label]
-        return [p.label for p in ranked if p.confidence >= self.card.thresholds[p.label]]
+        thresholds = self.card.thresholds if mode is None else self.text.thresholds(mode)
+        return [p.label for p in ranked if p.confidence >= thresholds[p.label]]
 
-    def tagging(self, probabilities: Sequence[float], top_k: int | None = None) -> Tagging:
+    def tagging(self, probabilities: Sequence[float], top_k: int | None = None, mode: str | None = None) -> Tagging:
         """Ranked genres (top_k, default all) and the tag set of one probability row."""
-        return Tagging(tuple(self.rank(probabilities, top_k)), tuple(self.tags(probabilities)))
+        return Tagging(tuple(self.rank(probabilities, top_k)), tuple(self.tags(probabilities, mode)))
 
-    def classify(self, images: ImageSource | Sequence[ImageSource], top_k: int | None = None) -> list[Tagging]:
+    def fuse(self, probabilities: np.ndarray, text: TextInput) -> np.ndarray:
+        """The poster's probabilities combined with a title and year; unchanged without either."""
+        if text.mode is None:
+            return probabilities
+        if self.text is None:
+            raise TextInputError(f"The model at {self.path} has no text model beside it, so it cannot use a title "
+                                 "or year; leave them out.")
+        return self.text.fuse(probabilities, text)
+
+    def classify(self, images: ImageSource | Sequence[ImageSource], top_k: int | None = None,
+                 titles: Sequence[str | None] | None = None, years: Sequence[int | str | None] | None = None
+                 ) -> list[Tagging]:
         """Tag posters given as paths, bytes, file objects or PIL images (one or a list), ranked genres
-        (top_k, default all) and tag sets, through the package's one analysis path.
+        (top_k, default all) and tag sets, through the package's one analysis path. `titles` and
+        `years`, one per poster (None for none), add the film's title and year.
 
-        Raises InvalidImageError, naming the problem, for an input that is not a usable image.
+        Raises InvalidImageError for an input that is not a usable image, TextInputError for an
+        unusable title or year, each naming the problem.
         """
         batch = [images] if not isinstance(images, (list, tuple)) else list(images)
-        return [self.tagging(answer.probabilities, top_k) for answer in analyse_all(self, batch)]
+        texts = None if titles is None and years is None else list(zip(titles or [None] * len(batch),
+                                                                        years or [None] * len(batch)))
+        if texts is not None and len(texts) != len(batch):
+            raise ValueError(f"{len(batch)} posters but {len(titles or years)} titles or years.")
+        return [self.tagging(a.probabilities, top_k, a.text.mode) for a in analyse_all(self, batch, texts=texts)]

@@ -8,7 +8,10 @@ Writes one record per image: `file`, `labels` (genres with confidences, most lik
 `genres` (the tag set: genres at or above the model's thresholds for a multi-label model, the most
 likely genre for a single-label one) and `needs_review` (top confidence below P). An unreadable
 file gets a record with an `error` instead of stopping the run. PATHs are files, folders (walked
-for image files) or object-store prefixes (`s3://bucket/posters/`, `gs://...`, through pyarrow).
+for image files), object-store prefixes (`s3://bucket/posters/`, `gs://...`, through pyarrow) or
+catalogue CSVs: a `file` column (relative to the CSV's folder, or absolute) and optional `title`
+and `year` columns, each row's poster classified with its title and year (other columns ignored;
+a row that cannot be used gets an error record). Each record's `inputs` says what it rests on.
 Records go to stdout, or to --output (JSONL, CSV or Parquet by its suffix; with --ray, a path
 without one of those suffixes is a folder of parallel files in --format). Progress goes to stderr.
 The model is --model, else $POSTER_GENRE_MODEL, else the model bundled with the package.
@@ -32,26 +35,24 @@ import numpy as np
 from tqdm import tqdm
 
 from poster_genre import __version__
-from poster_genre.analysis import Analysis, analyse_batch
+from poster_genre.analysis import Analysis
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, default_model
 from poster_genre.explain import overlay
-from poster_genre.inputs import find_images, is_uri, source
-from poster_genre.records import FORMATS, format_for, parquet_modules, record, write
+from poster_genre.inputs import Entry, find_entries, is_uri
+from poster_genre.records import FORMATS, format_for, parquet_modules, records_of, write
 
 
-def classify(classifier: GenreClassifier, files: list[str], top_k: int, min_confidence: float,
+def classify(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float,
              batch_size: int = 16, explain_dir: Path | None = None) -> Iterator[dict]:
     """One record per file, in order, from the package's one analysis path, `batch_size` posters a run.
 
     With `explain_dir`, the top genre's activation map over each poster is written there as a PNG
     and the record names it in `explanation`.
     """
-    for start in range(0, len(files), batch_size):
-        chunk = files[start:start + batch_size]
-        for file, result in zip(chunk, analyse_batch(classifier, [source(f) for f in chunk])):
-            item = record(classifier, file, result, top_k, min_confidence)
+    for start in range(0, len(entries), batch_size):
+        for item, result in records_of(classifier, entries[start:start + batch_size], top_k, min_confidence):
             if explain_dir is not None and isinstance(result, Analysis):
-                item["explanation"] = str(write_explanation(classifier, result, Path(file), explain_dir))
+                item["explanation"] = str(write_explanation(classifier, result, Path(item["file"]), explain_dir))
             yield item
 
 
@@ -116,7 +117,8 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("classify", help="tag poster files, folders or object-store prefixes")
     run.add_argument("paths", nargs="+", metavar="PATH",
-                     help="poster files, folders walked recursively for image files, or s3:// / gs:// prefixes")
+                     help="poster files, folders walked recursively for image files, s3:// / gs:// prefixes, or "
+                          "catalogue CSVs (a file column, optional title and year columns)")
     run.add_argument("--top-k", type=top_k_option, default=3, metavar="K",
                      help="genres listed per poster, most likely first: 1 to the model's number of genres, or all "
                           "(default 3)")
@@ -165,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.actors and not args.ray:
         run.error("--actors applies only with --ray")
     try:
-        files = list(find_images(args.paths))
+        entries = list(find_entries(args.paths))
     except (FileNotFoundError, ImportError, OSError) as error:
         run.error(str(error))
-    if not files:
+    if not entries:
         run.error("no image files found in the given paths")
     model = args.model or default_model()
     try:
@@ -178,13 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.top_k = genres_listed(args.top_k, classifier.labels, run)
     if args.ray:
-        return ray_main(args, files, model, fmt)
+        return ray_main(args, entries, model, fmt)
     if args.explain and not classifier.has_maps:
         print(f"{arguments.prog}: error: the model at {classifier.path} has no activation maps for --explain.",
               file=sys.stderr)
         return 2
-    records = progress(classify(classifier, files, args.top_k, args.min_confidence, args.batch_size, args.explain),
-                       len(files))
+    records = progress(classify(classifier, entries, args.top_k, args.min_confidence, args.batch_size, args.explain),
+                       len(entries))
     return finish(records, args.output, fmt, args.top_k)
 
 
@@ -202,7 +204,7 @@ def finish(records: Iterable[dict], output: str | None, fmt: str, top_k: int) ->
     return 1 if errors else 0
 
 
-def ray_main(args: argparse.Namespace, files: list[str], model: Path, fmt: str) -> int:
+def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: str) -> int:
     """The same classification on a Ray cluster (poster_genre_ray, installed with the [ray] extra)."""
     try:
         from poster_genre_ray import RaySettings, classify_on_ray, connect, write_folder
@@ -217,5 +219,5 @@ def ray_main(args: argparse.Namespace, files: list[str], model: Path, fmt: str) 
         return 2
     settings = RaySettings(args.ray, args.top_k, args.min_confidence, args.batch_size, args.threads or 1, args.actors)
     if args.output and format_for(args.output, None) is None:  # no file suffix: a folder of parallel files
-        return write_folder(files, model, settings, args.output, fmt)
-    return finish(classify_on_ray(files, model, settings), args.output, fmt, args.top_k)
+        return write_folder(entries, model, settings, args.output, fmt)
+    return finish(classify_on_ray(entries, model, settings), args.output, fmt, args.top_k)

@@ -1,4 +1,5 @@
-"""Where posters come from: files, folders walked for image files, and object-store prefixes.
+"""Where posters come from: files, folders walked for image files, object-store prefixes, and
+catalogue CSVs (a `file` column, optional `title` and `year`).
 
 Local paths need nothing more. `s3://`, `gs://` (and other URIs pyarrow knows, such as `file://`)
 are listed and read through pyarrow's filesystems, so that the Ray workers can read them wherever
@@ -7,6 +8,8 @@ they run; pyarrow comes with `pip install "poster-genre[ray]"`.
 
 from __future__ import annotations
 
+import csv
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -14,6 +17,64 @@ from poster_genre.analysis import Refusal
 from poster_genre.preprocess import IMAGE_SUFFIXES
 
 URI_MARK = "://"
+
+
+CATALOGUE_COLUMNS = ("file", "title", "year")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One poster to classify: its name, and the title and year a catalogue row gave it (as read: the
+    analysis checks them), or the problem that keeps the row from naming a poster."""
+
+    file: str
+    title: object = None
+    year: object = None
+    problem: str | None = None
+
+    @property
+    def text(self) -> tuple[object, object]:
+        return self.title, self.year
+
+
+def find_entries(names: Iterable[str]) -> Iterator[Entry]:
+    """`find_images`, with each catalogue CSV (a local `*.csv` file) read row by row."""
+    for name in names:
+        if not is_uri(name) and Path(name).suffix.lower() == ".csv" and Path(name).is_file():
+            yield from read_catalogue(Path(name))
+        else:
+            yield from (Entry(file) for file in find_images([name]))
+
+
+def read_catalogue(path: Path) -> Iterator[Entry]:
+    """A catalogue's rows: `file` (relative to the CSV's folder, or absolute), optional `title` and `year`;
+    other columns are ignored. A BOM is skipped and quoted commas are kept; a row that names no file, or
+    whose file, title or year is not UTF-8 text, becomes a problem entry, and the other rows go on."""
+    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+    rows = csv.reader(text.splitlines(keepends=True))
+    header = [column.strip().lower() for column in next(rows, [])]
+    if "file" not in header:
+        yield Entry(str(path), problem=f"The catalogue {path.name} has no `file` column (its columns: "
+                                       f"{', '.join(header) or 'none'}); name each poster in a `file` column.")
+        return
+    where = {column: header.index(column) for column in CATALOGUE_COLUMNS if column in header}
+    for number, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {column: row[i] if i < len(row) else "" for column, i in where.items()}
+        file = cells["file"].strip()
+        poster = file if not file or is_uri(file) or Path(file).is_absolute() else str(path.parent / file)
+        broken = [column for column, cell in cells.items() if _undecodable(cell)]
+        if not file:
+            yield Entry(f"{path}:{number}", problem=f"Row {number} of {path.name} names no poster file.")
+        elif broken:
+            yield Entry(poster, problem=f"Row {number} of {path.name}: its {broken[0]} is not UTF-8 text.")
+        else:
+            yield Entry(poster, cells.get("title"), cells.get("year"))
+
+
+def _undecodable(cell: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in cell)
 
 
 def is_uri(name: str) -> bool:

@@ -1,7 +1,8 @@
 """Catalogue records: one dict per poster, and the files they are written to (JSONL, CSV, Parquet).
 
 A record holds `file`, then either `labels` (genres with confidences, most likely first), `genres`
-(the tag set) and `needs_review` (top confidence below the review threshold), or `error`. The
+(the tag set), `needs_review` (top confidence below the review threshold) and `inputs` (what the
+answer rests on: "poster", and "title" and "year" when a catalogue gave them), or `error`. The
 local CLI and the Ray pipeline build records here, from the same analysis.
 """
 
@@ -14,8 +15,9 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from poster_genre.analysis import Analysis, Refusal
+from poster_genre.analysis import Analysis, Refusal, analyse_batch
 from poster_genre.classifier import GenreClassifier
+from poster_genre.inputs import Entry, source
 
 FORMATS = ("jsonl", "csv", "parquet")
 SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -26,10 +28,19 @@ def record(classifier: GenreClassifier, file: str, result: Analysis | Refusal, t
     """The record of one poster's analysis or refusal."""
     if isinstance(result, Refusal):
         return {"file": file, "error": result.reason}
-    tagging = classifier.tagging(result.probabilities, top_k)
+    tagging = classifier.tagging(result.probabilities, top_k, result.text.mode)
     return {"file": file,
             "labels": [{"label": p.label, "confidence": round(p.confidence, 4)} for p in tagging.ranked],
-            "genres": list(tagging.genres), "needs_review": tagging.top.confidence < min_confidence}
+            "genres": list(tagging.genres), "needs_review": tagging.top.confidence < min_confidence,
+            "inputs": result.text.inputs}
+
+
+def records_of(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float
+               ) -> list[tuple[dict, Analysis | Refusal]]:
+    """The records of a batch of entries (one model run), each beside the analysis it came from."""
+    sources = [Refusal(e.problem) if e.problem else source(e.file) for e in entries]
+    results = analyse_batch(classifier, sources, [e.text for e in entries])
+    return [(record(classifier, e.file, r, top_k, min_confidence), r) for e, r in zip(entries, results)]
 
 
 def format_for(path: Path | str, default: str | None) -> str | None:
@@ -42,7 +53,8 @@ def csv_row(record: dict) -> dict:
     review = record.get("needs_review")
     row = {"file": record["file"], "error": record.get("error", ""),
            "needs_review": "" if review is None else str(review).lower(),
-           "genres": "|".join(record.get("genres", [])), "explanation": record.get("explanation", "")}
+           "genres": "|".join(record.get("genres", [])), "inputs": "|".join(record.get("inputs", [])),
+           "explanation": record.get("explanation", "")}
     for i, item in enumerate(record.get("labels", []), start=1):
         row[f"label_{i}"], row[f"confidence_{i}"] = item["label"], item["confidence"]
     return row
@@ -50,7 +62,7 @@ def csv_row(record: dict) -> dict:
 
 def csv_columns(top_k: int) -> list[str]:
     ranked = [f"{kind}_{i}" for i in range(1, top_k + 1) for kind in ("label", "confidence")]
-    return ["file", *ranked, "genres", "needs_review", "explanation", "error"]
+    return ["file", *ranked, "genres", "needs_review", "inputs", "explanation", "error"]
 
 
 def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
@@ -59,7 +71,7 @@ def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
 
 
 def write_csv(records: Iterable[dict], out: TextIO, top_k: int) -> None:
-    """Flat CSV: file, label_1, confidence_1, ..., genres (`|`-joined), needs_review, explanation, error."""
+    """Flat CSV: file, label_1, confidence_1, ..., genres and inputs (`|`-joined), needs_review, explanation, error."""
     writer = csv.DictWriter(out, csv_columns(top_k), lineterminator="\n")
     writer.writeheader()
     for item in records:
@@ -78,7 +90,8 @@ def record_schema(pyarrow, explanation: bool = False):
     """The Parquet schema of records, in record order; `explanation` only where heatmaps were written."""
     label = pyarrow.struct([("label", pyarrow.string()), ("confidence", pyarrow.float64())])
     fields = [("file", pyarrow.string()), ("labels", pyarrow.list_(label)), ("genres", pyarrow.list_(pyarrow.string())),
-              ("needs_review", pyarrow.bool_()), ("explanation", pyarrow.string()), ("error", pyarrow.string())]
+              ("needs_review", pyarrow.bool_()), ("inputs", pyarrow.list_(pyarrow.string())),
+              ("explanation", pyarrow.string()), ("error", pyarrow.string())]
     return pyarrow.schema([f for f in fields if explanation or f[0] != "explanation"])
 
 

@@ -18,10 +18,10 @@ from typing import Iterator
 import pyarrow
 import ray
 
-from poster_genre.analysis import analyse_batch
 from poster_genre.classifier import GenreClassifier
-from poster_genre.inputs import source
-from poster_genre.records import csv_columns, csv_row, record, record_schema
+from poster_genre.inputs import Entry
+from poster_genre.records import csv_columns, csv_row, record_schema, records_of
+from poster_genre.text import text_model_beside
 
 LOCAL = "local"  # --ray without an address: start a Ray on this machine
 
@@ -39,15 +39,15 @@ class RaySettings:
 class Tagger:
     """One actor: one onnxruntime session, turning batches of poster names into records."""
 
-    def __init__(self, model: "ray.ObjectRef", settings: RaySettings) -> None:
-        self.classifier = GenreClassifier(ray.get(model), settings.threads)  # the model's bytes, sent once
+    def __init__(self, model: "ray.ObjectRef", text: "ray.ObjectRef | None", settings: RaySettings) -> None:
+        self.classifier = GenreClassifier(ray.get(model), settings.threads,  # the models' bytes, sent once
+                                          ray.get(text) if text is not None else None)
         self.settings = settings
 
-    def __call__(self, batch: dict) -> pyarrow.Table:
-        names = [str(name) for name in batch["file"]]
-        results = analyse_batch(self.classifier, [source(name) for name in names])
-        rows = [record(self.classifier, name, result, self.settings.top_k, self.settings.min_confidence)
-                for name, result in zip(names, results)]
+    def __call__(self, batch: pyarrow.Table) -> pyarrow.Table:
+        entries = [Entry(**row) for row in batch.to_pylist()]
+        rows = [item for item, _ in records_of(self.classifier, entries, self.settings.top_k,
+                                               self.settings.min_confidence)]
         return pyarrow.Table.from_pylist(rows, schema=SCHEMA)
 
 
@@ -62,22 +62,29 @@ def connect(address: str) -> None:
              configure_logging=False)
 
 
-def records_dataset(files: list[str], model: Path, settings: RaySettings) -> "ray.data.Dataset":
-    """The records of `files` as a lazy dataset, in the order given."""
+def records_dataset(entries: list[Entry], model: Path, settings: RaySettings) -> "ray.data.Dataset":
+    """The records of `entries` as a lazy dataset, in the order given."""
     connect(settings.address)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     actors = settings.actors or max(1, int(ray.cluster_resources().get("CPU", 1)) // settings.threads)
-    names = ray.data.from_items([{"file": name} for name in files],
-                                override_num_blocks=max(1, min(len(files) // settings.batch_size, 4 * actors)))
-    return names.map_batches(Tagger, fn_constructor_kwargs={"model": ray.put(model.read_bytes()), "settings": settings},
+    items = [{"file": e.file, "title": _text(e.title), "year": _text(e.year), "problem": e.problem} for e in entries]
+    names = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // settings.batch_size, 4 * actors)))
+    text = text_model_beside(model)
+    models = {"model": ray.put(model.read_bytes()), "text": ray.put(text.read_bytes()) if text.is_file() else None}
+    return names.map_batches(Tagger, fn_constructor_kwargs={**models, "settings": settings},
                              batch_size=settings.batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
                              num_cpus=settings.threads, batch_format="pyarrow")
 
 
-def classify_on_ray(files: list[str], model: Path, settings: RaySettings) -> Iterator[dict]:
-    """The local CLI's records of `files`, in order, computed on the cluster."""
-    for table in records_dataset(files, model, settings).iter_batches(batch_format="pyarrow", batch_size=None):
+def _text(value: object) -> str | None:
+    """A title or year as text (one column type for the dataset); the analysis checks it."""
+    return None if value is None else str(value)
+
+
+def classify_on_ray(entries: list[Entry], model: Path, settings: RaySettings) -> Iterator[dict]:
+    """The local CLI's records of `entries`, in order, computed on the cluster."""
+    for table in records_dataset(entries, model, settings).iter_batches(batch_format="pyarrow", batch_size=None):
         yield from map(present, table.to_pylist())
 
 
@@ -91,12 +98,12 @@ def text_row(row: dict, columns: list[str]) -> dict[str, str]:
     return {column: str(row.get(column, "")) for column in columns}
 
 
-def write_folder(files: list[str], model: Path, settings: RaySettings, folder: str, fmt: str) -> int:
+def write_folder(entries: list[Entry], model: Path, settings: RaySettings, folder: str, fmt: str) -> int:
     """Records as parallel files under `folder` (or an object-store prefix), written by the cluster.
 
     JSONL and Parquet hold every field (null where a record has none); CSV is the CLI's flat CSV.
     Returns the exit status: 1 when any poster could not be classified."""
-    dataset = records_dataset(files, model, settings).materialize()
+    dataset = records_dataset(entries, model, settings).materialize()
     if fmt == "parquet":
         dataset.write_parquet(folder)
     elif fmt == "csv":
