@@ -28,7 +28,10 @@ from poster_genre import __version__
 from poster_genre.card import ALL_GENRES, SINGLE_LABEL, ModelCard
 from poster_genre.classifier import GenreClassifier
 from poster_genre.preprocess import RESIZE_POLICY, preprocess
+from export.text_model import export_text_model
+from poster_genre.text import text_model_beside
 from train.backbones import HEAD_LAYER, POOL_LAYER
+from train.text import TEXT_ARTIFACT
 from train.data import data_dir_from_env, split_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +65,19 @@ def card_from_report(report: dict, version: str = __version__) -> ModelCard:
         if baseline else {},
         candidates=report.get("candidates", []), serving_rule=report.get("serving_rule", ""),
         versus_baseline=report.get("versus_baseline", {}), learning_curve=report.get("learning_curve", []),
+        text=text_summary(report.get("text", {})),
     )
+
+
+def text_summary(text: dict) -> dict:
+    """What the card says of the title and year model: how it was made, each mode against the poster alone."""
+    if not text:
+        return {}
+    return {"model": text["model"], "threshold_rule": text["threshold_rule"],
+            "posters": text["validation_posters_with_title_and_year"],
+            "modes": {mode: {source: {k: v for k, v in figures.items() if k != "average_precision"}
+                             for source, figures in sources.items()} for mode, sources in text["modes"].items()},
+            "versus_poster": text["versus_poster"], "moved_most": text["moved_most"]}
 
 
 def convert(model: keras.Model, card: ModelCard, path: Path) -> None:
@@ -95,8 +110,14 @@ def parity_images(data_dir: Path, count: int) -> list[Path]:
 
 def export(model_path: Path, report_path: Path, output: Path, data_dir: Path,
            version: str = __version__, parity_count: int = 16) -> float:
-    """Convert, check parity on real posters, and return the max abs difference."""
+    """Convert, check parity on real posters, and return the max abs difference. A run with a title and
+    year model also gets `model.text.onnx` beside `output` (an older one is removed otherwise)."""
     report = json.loads(report_path.read_text())
+    text_output = text_model_beside(output)
+    if "text" in report and (model_path.parent / TEXT_ARTIFACT).exists():
+        export_text_model(model_path.parent, report, text_output)
+    elif text_output.exists():
+        text_output.unlink()
     model = keras.models.load_model(model_path)
     convert(model, card_from_report(report, version), output)
     difference = parity(model, output, parity_images(data_dir, parity_count))

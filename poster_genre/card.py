@@ -32,6 +32,7 @@ class ModelCard:
     serving_rule: str = ""  # which candidate genres are served
     versus_baseline: dict = field(default_factory=dict)  # paired bootstrap against the previous model
     learning_curve: list = field(default_factory=list)  # the probe's mAP against the training films it saw
+    text: dict = field(default_factory=dict)  # the title and year model beside it: how made, what it adds
 
     def __post_init__(self) -> None:
         if self.kind not in (SINGLE_LABEL, MULTI_LABEL):
@@ -53,7 +54,8 @@ class ModelCard:
         """This card as Markdown: what the app's *About the model* shows."""
         return "\n\n".join(part for part in (
             summary_markdown(self), precision_markdown(self), figures_markdown(self), genres_markdown(self),
-            candidates_markdown(self), versus_markdown(self), curve_markdown(self), selective_markdown(self)) if part)
+            candidates_markdown(self), versus_markdown(self), curve_markdown(self), text_markdown(self),
+            selective_markdown(self)) if part)
 
     def to_metadata(self) -> dict[str, str]:
         """ONNX metadata_props: every field as a string, JSON where it is not one."""
@@ -191,6 +193,31 @@ def curve_markdown(card: ModelCard) -> str:
     rows = [[r["training_films"], r["five_genre_mAP"], r["all_genre_mAP"]] for r in card.learning_curve]
     return ("Learning curve (linear probe on cached features, IMDb validation films):\n\n"
             + _table(("training films", "mAP, five genres", "mAP, every candidate"), rows))
+
+
+def text_markdown(card: ModelCard) -> str:
+    """The title and year: the text model, and each mode against the poster alone on the same posters."""
+    text = card.text
+    if not text:
+        return ""
+    model = text["model"]
+    rows = [[mode, sources.get("imdb", {}).get("mAP"), sources.get("imdb", {}).get("top1_in_genres"),
+             sources.get("imdb", {}).get("sample_f1"), sources.get("imdb", {}).get("ece"),
+             sources.get("tmdb", {}).get("mAP"), _versus(text["versus_poster"].get(mode, {}))]
+            for mode, sources in text["modes"].items()]
+    return (f"**Title and year** (optional): a linear model over character {model['char_ngrams'][0]}-"
+            f"{model['char_ngrams'][-1]}-grams and word 1-2-grams of the title and the year's decade "
+            f"({model['buckets']:,} hashed buckets, CRC-32), trained on {model['training_films']:,} training films; "
+            "a logistic fusion per genre and mode with the poster's logit, fitted on out-of-fold predictions "
+            f"of training films; thresholds per mode. On the {text['posters']:,} validation posters with a title "
+            "and a year (five genres; the last column is the paired bootstrap against the poster alone):\n\n"
+            + _table(("inputs", "IMDb mAP", "IMDb top-1-in-genres", "IMDb sample F1", "IMDb ECE", "TMDB mAP",
+                      "IMDb mAP vs poster"), rows))
+
+
+def _versus(figures: dict) -> str:
+    mAP = figures.get("imdb_mAP")
+    return f"{mAP['difference']:+.3f} ({mAP['standard_errors_apart']} SE)" if mAP else "–"
 
 
 def selective_markdown(card: ModelCard) -> str:

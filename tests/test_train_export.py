@@ -89,6 +89,23 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
         assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
 
 
+def test_the_same_command_makes_the_title_and_year_model_for_a_multi_label_run(trained, tiny_dataset):
+    kind, out, report, _ = trained
+    classifier = GenreClassifier(out / "model.onnx")
+    if kind == SINGLE_LABEL:
+        assert "text" not in report and classifier.text is None and not (out / "model.text.onnx").exists()
+        return
+    text = report["text"]
+    assert text["model"]["training_films"] > 0 and set(text["fusion"]) == {"title", "year", "title+year"}
+    assert set(text["thresholds"]["title+year"]) == set(report["labels"])
+    assert (out / "reports" / "title_and_year.png").stat().st_size > 0
+    assert classifier.text is not None and classifier.text.labels == classifier.labels
+    poster = sorted((tiny_dataset / "posters").glob("*.jpg"))[0]
+    [alone], [titled] = classifier.classify(poster), classifier.classify(poster, titles=["film 3"], years=[2000])
+    assert [p.confidence for p in alone.ranked] != [p.confidence for p in titled.ranked]
+    assert classifier.card.text["model"]["buckets"] == 2 ** 18
+
+
 def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
     _, out, _, _ = trained
     keras_model = keras.models.load_model(out / "model.keras")

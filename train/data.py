@@ -60,6 +60,8 @@ class Poster:
     source: str = "tmdb"
     imdb_genres: tuple[str, ...] = ()  # the film's full IMDb genre list (IMDb posters only)
     cohort: str = "v2"  # "v2": a poster version 2 trained or validated on; "new": added from the public set
+    title: str = ""  # the film's title and year where the folder lists them ("" when unknown)
+    year: str = ""
 
     @property
     def tmdb_id(self) -> str:
@@ -94,7 +96,8 @@ def read_tmdb(data_dir: Path, primary_only: bool = True) -> list[Poster]:
             genre = row["genre"] if row["genre"] in GENRES else ""
             if genre or not primary_only:
                 posters.append(Poster(f"tmdb:{row['tmdb_id']}", Path(data_dir) / row["file"], genre,
-                                      _split_genres(row["genres"]), "tmdb"))
+                                      _split_genres(row["genres"]), "tmdb", title=row.get("title") or "",
+                                      year=row.get("year") or ""))
     return posters
 
 
@@ -109,7 +112,8 @@ def read_imdb(data_dir: Path) -> list[Poster]:
             film = f"tmdb:{row['tmdb_id']}" if row["tmdb_id"] else f"imdb:{row['imdb_id']}"
             cohort = "new" if row.get("in_data_imdb") == "0" else "v2"
             posters.append(Poster(film, Path(data_dir) / row["file"], "", _split_genres(row["genres"]), "imdb",
-                                  tuple(g for g in row.get("imdb_genres", "").split("|") if g), cohort))
+                                  tuple(g for g in row.get("imdb_genres", "").split("|") if g), cohort,
+                                  row.get("title") or "", row.get("year") or ""))
     return posters
 
 

@@ -25,6 +25,8 @@ def plot_report(report: dict, folder: Path) -> None:
         plot_candidates(report["candidates"], folder / "candidate_genres.png")
     if report.get("learning_curve"):
         plot_learning_curve(report["learning_curve"], folder / "learning_curve.png")
+    if report.get("text"):
+        plot_text_modes(report["text"], folder / "title_and_year.png")
     if "tmdb_v1" in validation:
         plot_selective(validation["tmdb_v1"]["selective"], folder / "selective_accuracy.png")
         plot_confusion(validation["tmdb_v1"]["confusion_matrix"], GENRES, folder / "confusion_matrix.png")
@@ -160,6 +162,25 @@ def plot_learning_curve(rows: list[dict], path: Path) -> None:
     ax.set_ylabel("mAP, IMDb validation films")
     ax.set_title("Learning curve (linear probe on cached features)")
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_text_modes(text: dict, path: Path) -> None:
+    """Five-genre mAP and top-1-in-genres of each input mode, IMDb and TMDB validation posters with a title and year."""
+    modes = list(text["modes"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, key, title in zip(axes, ("mAP", "top1_in_genres"), ("mAP", "top-1-in-genres")):
+        for k, source in enumerate(("imdb", "tmdb")):
+            values = [text["modes"][m].get(source, {}).get(key) or np.nan for m in modes]
+            ax.bar(np.arange(len(modes)) + k * 0.4, values, 0.4, label=source.upper())
+        ax.set_xticks(np.arange(len(modes)) + 0.2, modes, rotation=35, ha="right", fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{title}, five genres, by inputs")
+        ax.legend()
+    fig.suptitle(f"Title and year beside the poster ({text['validation_posters_with_title_and_year']} validation "
+                 "posters with both)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -56,6 +56,8 @@ from train import evaluate, plots
 from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
 from train.metrics import candidate_table, masked_map
+from train.text import FOLDS, fit_text_and_fusion, folds_by_film
+from train.text import save as save_text
 from train.lite2 import default_cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -356,6 +358,37 @@ def learning_curve(config: TrainConfig, train_posters: list[Poster], f_train: np
     return rows
 
 
+def best_epochs(history: dict) -> int:
+    """How many epochs early stopping kept (the best validation mAP's)."""
+    return int(np.argmax(history["val_mAP"])) + 1
+
+
+def out_of_fold_from_features(config: TrainConfig, data: Data, f_train: np.ndarray, epochs: int) -> np.ndarray:
+    """Out-of-fold probe probabilities of the training posters (their first view): per fold by film, a probe
+    fitted for `epochs` epochs on the other folds' views, without looking at validation posters."""
+    fold = folds_by_film(data.train, config.seed)
+    views_fold, y_views = np.tile(fold, config.views), np.tile(data.y_train, (config.views, 1))
+    out = np.zeros(data.y_train.shape, np.float32)
+    for k in range(FOLDS):
+        probe = keras.Sequential([keras.Input(f_train.shape[1:]), keras.layers.Dropout(config.dropout),
+                                  keras.layers.Dense(len(data.labels), activation="sigmoid")])
+        probe.compile(keras.optimizers.Adam(config.head_lr), masked_binary_crossentropy(config.label_smoothing))
+        probe.fit(f_train[views_fold != k], y_views[views_fold != k], batch_size=config.batch_size, epochs=epochs,
+                  verbose=0, shuffle=True)
+        out[fold == k] = probe.predict(f_train[:len(data.train)][fold == k], verbose=0)
+        print(f"out-of-fold probe: fold {k + 1}/{FOLDS}", file=sys.stderr)
+    return out
+
+
+def out_of_fold_probe(config: TrainConfig, data: Data, epochs: int) -> np.ndarray:
+    """`out_of_fold_from_features` from the cached features of a finished run (for `python -m train.text`)."""
+    backbone = BACKBONES[config.backbone]
+    bottom, top = backbone.split(backbone.create(config.weights, config.input_size), config.top_blocks)
+    x = compute_features(config, data.posters, data.train, data.val, bottom)
+    pooled = keras.Model(top.input, keras.layers.GlobalAveragePooling2D()(top.output))
+    return out_of_fold_from_features(config, data, pooled_features(pooled, x.train), epochs)
+
+
 def served_head(head: keras.layers.Dense, keep: list[int]) -> keras.layers.Dense:
     """A copy of the head with only the output units in `keep` (a sigmoid per genre is independent)."""
     served = keras.layers.Dense(len(keep), activation=head.activation, name=head.name)
@@ -407,9 +440,9 @@ class Head:
 
 
 def stage_one(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features
-              ) -> tuple[np.ndarray, dict, list[dict]]:
-    """The linear probe on pooled features of the frozen network: its validation probabilities, history
-    and learning curve."""
+              ) -> tuple[np.ndarray, dict, list[dict], np.ndarray | None]:
+    """The linear probe on pooled features of the frozen network: its validation probabilities, history,
+    learning curve, and out-of-fold probabilities of the training posters (multi-label, for the fusion)."""
     pooled = keras.Model(top.input, head.pool(top.output))
     f_train, f_val = pooled_features(pooled, x.train), pooled_features(pooled, x.val)
     y_views = np.tile(data.y_train, (config.views, 1))
@@ -417,9 +450,11 @@ def stage_one(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: 
     probe = keras.Model(features, head.dense(head.dropout(features)))
     history = fit(probe, f_train, y_views, f_val, data.y_val, config.head_lr, config.head_epochs, config, patience=8)
     probe_probs = probe.predict(f_val, verbose=0)
+    multi = config.kind != SINGLE_LABEL
     curve = (learning_curve(config, data.train, f_train, y_views, f_val, data.y_val, data.val_imdb, probe_probs)
-             if config.kind != SINGLE_LABEL and data.val_imdb.any() else [])
-    return probe_probs, history, curve
+             if multi and data.val_imdb.any() else [])
+    oof = out_of_fold_from_features(config, data, f_train, best_epochs(history)) if multi else None
+    return probe_probs, history, curve, oof
 
 
 def stage_two(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features) -> dict:
@@ -456,7 +491,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"features ready after {time.time() - started:.0f} s", file=sys.stderr)
 
     head = Head.create(config, len(data.labels))
-    probe_probs, stage_1, curve = stage_one(config, data, head, top, x)
+    probe_probs, stage_1, curve, oof = stage_one(config, data, head, top, x)
     print(f"stage 1 done after {time.time() - started:.0f} s", file=sys.stderr)
     history = {"stage 1 (head)": stage_1, "stage 2 (top blocks)": stage_two(config, data, head, top, x)}
     x.train = None  # the cached views are no longer needed
@@ -474,6 +509,10 @@ def main(argv: list[str] | None = None) -> dict:
         "candidates": candidates, "learning_curve": curve, "history": history,
         "train_seconds": round(time.time() - started, 1),
     }
+    if oof is not None:  # the title and year model and its fusion, for this image model
+        text = fit_text_and_fusion(data.train, data.val, served, oof[:, keep], probs[:, keep], config.seed)
+        report["text"] = text.report
+        save_text(text, config.out)
     write_outputs(model, report, config.out, config.reports_dir)
     np.savez(config.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in data.val]),
              model=probs[:, keep], probe=probe_probs[:, keep])
@@ -505,14 +544,19 @@ def run_description(config: TrainConfig, labels: tuple[str, ...], posters: list[
 def write_outputs(model: keras.Model, report: dict, out: Path, reports_dir: Path) -> None:
     """model.keras in `out`; metrics.json and the PNG plots in `reports_dir`."""
     out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    write_report(report, reports_dir)
+    print(evaluate.summary(report), f"{report['train_seconds']:.0f} s; wrote {out / 'model.keras'} and {reports_dir}",
+          file=sys.stderr)
+
+
+def write_report(report: dict, reports_dir: Path) -> None:
+    """metrics.json and every PNG plot of the report, replacing older plots."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     for stale in reports_dir.glob("*.png"):
         stale.unlink()
-    model.save(out / "model.keras")
     (reports_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     plots.plot_report(report, reports_dir)
-    print(evaluate.summary(report), f"{report['train_seconds']:.0f} s; wrote {out / 'model.keras'} and {reports_dir}",
-          file=sys.stderr)
 
 
 if __name__ == "__main__":
