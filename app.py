@@ -21,10 +21,11 @@ from gradio.data_classes import FileData
 from PIL import Image
 
 from poster_genre import GenreClassifier, InvalidImageError
-from poster_genre.analysis import Analysis, analyse
+from poster_genre.analysis import Analysis, analyse, with_text
 from poster_genre.classifier import default_model
 from poster_genre.explain import UnknownGenreError, explain, heat
 from poster_genre.preprocess import IMAGE_SUFFIXES
+from poster_genre.text import TITLE_LIMIT, TextInput, TextInputError
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = "15mb"
@@ -55,7 +56,7 @@ def refusing() -> Iterator[None]:
     """Turn our own clear refusals (an unusable image, an unknown genre) into the caller's gr.Error."""
     try:
         yield
-    except (InvalidImageError, UnknownGenreError) as error:
+    except (InvalidImageError, TextInputError, UnknownGenreError) as error:
         raise refuse(str(error)) from None
 
 
@@ -98,9 +99,10 @@ def tags_markdown(tags: list[str], most_likely: tuple[str, float]) -> str:
 class PageAnswer:
     """What the page shows for a poster, field by field in the order of `Page.answer_outputs`."""
 
-    analysis: Analysis | None = None  # the session state: one model run, kept for re-ranking and re-drawing
+    analysis: Analysis | None = None  # the session state: one model run, kept for re-ranking, re-drawing, re-titling
     genres: dict[str, float] | None = None
     tags: str = ""
+    changed: str = ""  # what the title and year changed against the poster alone
     caption: str = ""
     heatmap: Image.Image | None = None
 
@@ -114,16 +116,22 @@ class Page:
     """The page's components that handlers read or write."""
 
     poster: gr.Image
+    title: gr.Textbox
+    year: gr.Textbox
     tag_line: gr.Markdown
     genres: gr.Label
     top_k: gr.Slider
+    changed: gr.Markdown
     genre: gr.Dropdown
     caption: gr.Markdown
     heatmap: gr.Image
     analysis: gr.State
 
+    def answer_inputs(self) -> list:
+        return [self.title, self.year, self.top_k, self.genre]
+
     def answer_outputs(self) -> list:
-        return [self.analysis, self.genres, self.tag_line, self.caption, self.heatmap]
+        return [self.analysis, self.genres, self.tag_line, self.changed, self.caption, self.heatmap]
 
 
 class Handlers:
@@ -134,7 +142,7 @@ class Handlers:
         self.labels = classifier.labels
         self.overlays = Path(tempfile.mkdtemp(prefix="poster-genre-explain-"))  # /explain's PNGs, before Gradio's cache
 
-    def upload(self, poster: str | None, top_k: int, genre: str | None) -> tuple:
+    def upload(self, poster: str | None, title: str, year: str, top_k: int, genre: str | None) -> tuple:
         """The page's one model run per poster; a refused poster clears the previous answer and says why."""
         if poster is None:
             return PageAnswer().values()
@@ -142,10 +150,39 @@ class Handlers:
             analysis = analyse(self.classifier, poster)
         except InvalidImageError as error:
             return PageAnswer(tags=f"**Not classified:** {error}").values()
-        tagging = self.classifier.tagging(analysis.probabilities)
-        tags = tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence))
-        return PageAnswer(analysis, self.ranked(analysis.probabilities, top_k), tags,
-                          *self.heat_view(analysis, genre)).values()
+        return self.answer(analysis, title, year, top_k, genre).values()
+
+    def retext(self, analysis: Analysis | None, title: str, year: str, top_k: int, genre: str | None) -> tuple:
+        """A new title or year for the shown poster: the text model and fusion only, no image model run."""
+        return (PageAnswer() if analysis is None else self.answer(analysis, title, year, top_k, genre)).values()
+
+    def answer(self, poster_only: Analysis, title: str, year: str, top_k: int, genre: str | None) -> PageAnswer:
+        """The page's answer for one poster's analysis with a title and year (either may be empty)."""
+        try:
+            analysis = with_text(self.classifier, poster_only, TextInput.of(title, year))
+            changed = self.changed_markdown(poster_only, analysis)
+        except TextInputError as error:
+            analysis, changed = poster_only, f"**Title and year not used:** {error} The answer is the poster's alone."
+        return PageAnswer(analysis, self.ranked(analysis.probabilities, top_k), self.tags_line(analysis), changed,
+                          *self.heat_view(analysis, genre))
+
+    def tags_line(self, analysis: Analysis) -> str:
+        tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
+        return tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence))
+
+    def changed_markdown(self, poster_only: Analysis, analysis: Analysis) -> str:
+        """Poster alone against poster with the title and year: the top genres and tags of each."""
+        if analysis.text.mode is None:
+            return ""
+
+        def summary(item: Analysis) -> str:
+            tagging = self.classifier.tagging(item.probabilities, 3, item.text.mode)
+            top = ", ".join(f"{p.label} {p.confidence:.0%}" for p in tagging.ranked)
+            return f"{top}; tags: {', '.join(tagging.genres) or 'none'}"
+
+        given = " and ".join(analysis.text.inputs[1:])
+        return (f"**What the {given} changed**\n\n- Poster alone: {summary(poster_only)}\n"
+                f"- With the {given}: {summary(analysis)}")
 
     def rerank(self, analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
         return None if analysis is None else self.ranked(analysis.probabilities, top_k)
@@ -153,14 +190,18 @@ class Handlers:
     def reheat(self, analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
         return ("", None) if analysis is None else self.heat_view(analysis, genre)
 
-    def predict(self, poster: FileData, top_k: int | None = None) -> dict[str, float]:
-        """Genres of a movie poster with their probabilities, most likely first (every genre by default)."""
+    def predict(self, poster: FileData, top_k: int | None = None, title: str | None = None,
+                year: int | str | None = None) -> dict[str, float]:
+        """Genres of a movie poster with their probabilities, most likely first (every genre by default); the
+        film's title and year, when given, are combined with the poster."""
         top_k = len(self.labels) if top_k is None else whole_top_k(top_k, len(self.labels))
-        return self.ranked(self.probabilities(uploaded_path(poster)), top_k)
+        return self.ranked(self.analysis(poster, title, year).probabilities, top_k)
 
-    def tags(self, poster: FileData) -> dict:
-        """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability."""
-        tagging = self.classifier.tagging(self.probabilities(uploaded_path(poster)))
+    def tags(self, poster: FileData, title: str | None = None, year: int | str | None = None) -> dict:
+        """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability; the
+        film's title and year, when given, are combined with the poster."""
+        analysis = self.analysis(poster, title, year)
+        tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
         return {"genres": list(tagging.genres),
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
 
@@ -173,9 +214,10 @@ class Handlers:
         overlay.save(target)  # the upload's path names its content, so a repeated request rewrites one file
         return FileData(path=str(target))
 
-    def probabilities(self, poster: str) -> list[float]:
+    def analysis(self, poster: FileData, title: object, year: object) -> Analysis:
+        path = uploaded_path(poster)
         with refusing():
-            return analyse(self.classifier, poster).probabilities
+            return analyse(self.classifier, path, TextInput.of(title, year))
 
     def ranked(self, row, top_k: int) -> dict[str, float]:
         return {p.label: round(p.confidence, 4) for p in self.classifier.rank(row, int(top_k))}
@@ -185,20 +227,29 @@ class Handlers:
             return "", None
         with refusing():
             shown = heat(self.classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
-        return f"Heat for **{shown.genre}** ({shown.probability:.0%})", shown.overlay
+        source = " (the poster's own evidence: the title and year do not change it)" if analysis.text.mode else ""
+        return f"Heat for **{shown.genre}** ({shown.probability:.0%}){source}", shown.overlay
 
 
 def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, cache_age: int) -> Page:
     """The page, top to bottom: poster and answer, the heatmap, examples, the model card."""
     labels = classifier.labels
-    gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}.")
+    invitation = " Add the film's title and year, if you know them, to combine them with the poster." \
+        if classifier.text else ""
+    gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}.{invitation}")
     with gr.Row():
-        poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Poster",
-                             height=420)
+        with gr.Column():
+            poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Poster",
+                                 height=420)
+            with gr.Row(visible=classifier.text is not None):
+                title = gr.Textbox(label="Title (optional)", placeholder="e.g. Kill Zone", max_length=TITLE_LIMIT,
+                                   elem_id="title", scale=3)
+                year = gr.Textbox(label="Year (optional)", placeholder="e.g. 1993", elem_id="year", scale=1)
         with gr.Column():
             tag_line = gr.Markdown(elem_id="tags")
             genres = gr.Label(num_top_classes=len(labels), label="Genres")
             top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
+            changed = gr.Markdown(elem_id="changed")
     with gr.Accordion("Where it looked", open=True, visible=classifier.has_maps):
         with gr.Row():
             genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
@@ -212,7 +263,8 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
     with gr.Accordion("About the model", open=False):
         gr.Markdown(classifier.card.markdown())
         report_gallery(reports_dir)
-    return Page(poster, tag_line, genres, top_k, genre, caption, heatmap, gr.State(time_to_live=cache_age))
+    return Page(poster, title, year, tag_line, genres, top_k, changed, genre, caption, heatmap,
+                gr.State(time_to_live=cache_age))
 
 
 def examples_section(poster: gr.Image, examples_dir: Path) -> None:
@@ -234,8 +286,10 @@ def report_gallery(reports_dir: Path) -> None:
 
 def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     """Page events (one model run per upload; re-ranking and re-drawing from the session state) and the API."""
-    page.poster.change(handlers.upload, [page.poster, page.top_k, page.genre], page.answer_outputs(),
+    page.poster.change(handlers.upload, [page.poster, *page.answer_inputs()], page.answer_outputs(),
                        api_visibility="undocumented")
+    gr.on([page.title.submit, page.title.blur, page.year.submit, page.year.blur], handlers.retext,
+          [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented")
     page.top_k.change(handlers.rerank, [page.analysis, page.top_k], page.genres, api_visibility="undocumented")
     page.genre.change(handlers.reheat, [page.analysis, page.genre], [page.caption, page.heatmap],
                       api_visibility="undocumented")

@@ -35,7 +35,8 @@ class FakeTmdb:
             for _ in range(6):
                 other = 18 if genre != "Drama" else 35
                 self.films[genre].append({"id": film_id, "poster_path": f"/p{film_id}.jpg",
-                                          "genre_ids": [genre_id, other, 99]})
+                                          "genre_ids": [genre_id, other, 99], "title": f"Film, number {film_id}",
+                                          "release_date": f"19{film_id % 100:02d}-05-01"})
                 film_id += 1
         self.images = {f"/p{f['id']}.jpg": jpeg(f["id"]) for films in self.films.values() for f in films}
         self.images["/p101.jpg"] = b"\xff\xd8\xff\xe0 broken"  # Action's second film: not a JPEG
@@ -124,7 +125,8 @@ def test_fetch_then_resume(tmdb, tmp_path, capsys):
     assert KEY not in err and KEY not in (out / "labels.csv").read_text()
     assert "duplicate image: film 108" in err and "failed: 113" in err
     first = rows(out)
-    assert list(first[0]) == ["tmdb_id", "file", "genre", "genres"]
+    assert list(first[0]) == ["tmdb_id", "file", "genre", "genres", "title", "year"]
+    assert first[0]["title"] == f"Film, number {first[0]['tmdb_id']}" and first[0]["year"] == f"19{first[0]['tmdb_id'][1:]}"
     by_id = {r["tmdb_id"]: r for r in first}
     assert "101" not in by_id and "108" not in by_id and "113" not in by_id  # broken, duplicate, cut
     assert Counter(r["genre"] for r in first) == {"Action": 3, "Comedy": 3, "Drama": 3}

@@ -110,10 +110,11 @@ class Store:
     def count(self, genre: str) -> int:
         return sum(row["genre"] == genre for row in self.rows.values())
 
-    def add(self, tmdb_id: str, genre: str, genres: list[str], image: bytes) -> None:
+    def add(self, tmdb_id: str, genre: str, genres: list[str], image: bytes, title: str = "", year: str = "") -> None:
         relative = self.relative_path(tmdb_id, genre)
         _write_atomically(self.root / relative, image)
-        self.rows[tmdb_id] = {"tmdb_id": tmdb_id, "file": relative, "genre": genre, "genres": "|".join(genres)}
+        self.rows[tmdb_id] = {"tmdb_id": tmdb_id, "file": relative, "genre": genre, "genres": "|".join(genres),
+                              "title": title, "year": year}
         self.hashes[hashlib.sha256(image).hexdigest()] = tmdb_id
         self.save()
 
@@ -122,12 +123,14 @@ class Store:
         (self.root / row["file"]).unlink(missing_ok=True)
 
     def save(self) -> None:
-        lines = [["tmdb_id", "file", "genre", "genres"]]
-        lines += [[r["tmdb_id"], r["file"], r["genre"], r["genres"]] for r in self.rows.values()]
+        lines = [list(COLUMNS)] + [[r.get(column, "") for column in COLUMNS] for r in self.rows.values()]
         temporary = self.root / ".labels.csv.part"
         with open(temporary, "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows(lines)
         os.replace(temporary, self.root / "labels.csv")
+
+
+COLUMNS = ("tmdb_id", "file", "genre", "genres", "title", "year")  # ../shared/data's schema, title and year included
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -186,7 +189,8 @@ def fetch_genre(http: Http, store: Store, genre: str, per_genre: int, report: Re
                     report.duplicates.append((tmdb_id, twin))
                     continue
                 genres = [g for g in GENRES if TMDB_GENRE_IDS[g] in film.get("genre_ids", [])] or [genre]
-                store.add(tmdb_id, genre, genres if genre in genres else [genre, *genres], image)
+                store.add(tmdb_id, genre, genres if genre in genres else [genre, *genres], image,
+                          film.get("title") or "", (film.get("release_date") or "")[:4])
                 report.downloaded += 1
                 bar.update()
             page += 1
