@@ -1,6 +1,6 @@
 """Speed and size figures, each printed as a ratio against a baseline measured in the same run.
 
-    python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli ray int8]
+    python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli ray int8 title]
 
 Timed comparisons run their candidates in alternating blocks (`median_seconds`), medians of 30 runs.
 
@@ -24,6 +24,7 @@ Figures 1-7 run the fp32 model.onnx (the model Keras and the previous version ar
 6. cli: CLI images/second on the shared posters, against one onnxruntime call per image (both fp32).
 7. ray: `classify --ray` on a local Ray against the local CLI, same posters and cores; Ray's start-up.
 8. int8: the served int8 copy against fp32 at batch 1, and both sizes (accuracy: reports/int8.json).
+9. title: a request with a title and year against a poster-only one (the served model, from the file).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ from benchmarks.appserver import AppServer, free_port
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse, model_input
 from poster_genre.card import SINGLE_LABEL
-from poster_genre.classifier import MAPS_OUTPUT
+from poster_genre.classifier import MAPS_OUTPUT, default_model
 from poster_genre.explain import explain, heat
+from poster_genre.text import TextInput
 from train.data import data_dir_from_env, read_tmdb, split_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -244,16 +246,31 @@ def int8() -> dict:
     if not served.exists():
         return {"skipped": "no model.int8.onnx (python -m export.quantize writes it where it meets the rule)"}
     _, _, val = split_for(SINGLE_LABEL, data_dir_from_env(), None)
-    inputs = GenreClassifier(MODEL).prepare([val[0].path])
+    inputs = model_input(GenreClassifier(MODEL), [val[0].path])
     return {**latency_ratio(MODEL, served, inputs), "fp32_mb": round(MODEL.stat().st_size / 1e6, 1),
             "int8_mb": round(served.stat().st_size / 1e6, 1)}
+
+
+def title_cost(posters: list[Path]) -> dict:
+    """A request with a title and year (the served model's analysis of a poster file, then the text model and
+    fusion) against a poster-only request, same posters, alternating blocks in one run."""
+    classifier = GenreClassifier(default_model())
+    if classifier.text is None:
+        return {"skipped": "no model.text.onnx beside the served model"}
+    text = TextInput("A Nightmare on Elm Street", 1984)
+    seconds = median_seconds({"poster": lambda: [analyse(classifier, p) for p in posters[:4]],
+                              "poster_title_year": lambda: [analyse(classifier, p, text) for p in posters[:4]]})
+    return {"model": classifier.path.name, "poster_ms": round(250 * seconds["poster"], 2),
+            "with_title_ms": round(250 * seconds["poster_title_year"], 2),
+            "ratio": round(seconds["poster_title_year"] / seconds["poster"], 3)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--only", nargs="+",
-                        choices=("latency", "versions", "explain", "cold_start", "memory", "cli", "ray", "int8"))
+                        choices=("latency", "versions", "explain", "cold_start", "memory", "cli", "ray", "int8",
+                                 "title"))
     parser.add_argument("--previous", type=Path, default=PREVIOUS, help="the previous model, for `versions`")
     parser.add_argument("--cli-posters", type=int, default=200)
     args = parser.parse_args()
@@ -269,6 +286,7 @@ def main() -> None:
         "cli": lambda: cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
         "ray": lambda: ray_cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
         "int8": int8,
+        "title": lambda: title_cost(paths),
     }
     for name in args.only or figures:
         print(json.dumps({name: figures[name]()}), flush=True)

@@ -4,7 +4,8 @@ from poster_genre.card import ModelCard
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, Prediction, Tagging
 from poster_genre.labels import GENRES
 from poster_genre.preprocess import InvalidImageError, load_image, preprocess
+from poster_genre.text import TextInputError
 
-__version__ = "2.0.0"
+__version__ = "3.0.0"
 __all__ = ["GENRES", "GenreClassifier", "InvalidImageError", "ModelCard", "ModelNotFoundError", "Prediction", "Tagging",
-           "__version__", "load_image", "preprocess"]
+           "TextInputError", "__version__", "load_image", "preprocess"]

@@ -64,6 +64,7 @@ def test_wheel_and_sdist_hold_the_model(dist):
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read("poster_genre/model.onnx") == (REPO / "model.onnx").read_bytes()
         assert archive.read("poster_genre/model.int8.onnx") == (REPO / "model.int8.onnx").read_bytes()
+        assert archive.read("poster_genre/model.text.onnx") == (REPO / "model.text.onnx").read_bytes()
         names = archive.namelist()
     assert not any(name.startswith(("train/", "export/", "tests/", "app.py")) for name in names)
     print(f"wheel {wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
@@ -102,7 +103,8 @@ def test_installed_cli_prints_the_repository_cli_records(venv, catalogue):
 
 def test_installed_package_uses_its_bundled_model_without_tensorflow_gradio_or_ray(venv, catalogue):
     code = ("import sys; from poster_genre import GenreClassifier; import poster_genre.cli; "
-            "c = GenreClassifier(); c.classify('posters/' + sorted(__import__('os').listdir('posters'))[0]); "
+            "c = GenreClassifier(); p = 'posters/' + sorted(__import__('os').listdir('posters'))[0]; "
+            "assert c.classify(p) != c.classify(p, titles=['Kill Zone'], years=[1993]); "
             "print(c.path); print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'tensorflow', 'keras', 'gradio', 'matplotlib', 'torch', 'ray', 'pyarrow'}))")
     result = subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=catalogue, env=clean_env(),
