@@ -25,7 +25,7 @@ from poster_genre.analysis import Analysis, analyse, with_text
 from poster_genre.classifier import default_model
 from poster_genre.explain import UnknownGenreError, explain, heat
 from poster_genre.preprocess import IMAGE_SUFFIXES
-from poster_genre.text import TITLE_LIMIT, TextInput, TextInputError
+from poster_genre.text import NO_TEXT, TITLE_LIMIT, TextInput, TextInputError
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = "15mb"
@@ -156,8 +156,10 @@ class Handlers:
         """A new title or year for the shown poster: the text model and fusion only, no image model run."""
         return (PageAnswer() if analysis is None else self.answer(analysis, title, year, top_k, genre)).values()
 
-    def answer(self, poster_only: Analysis, title: str, year: str, top_k: int, genre: str | None) -> PageAnswer:
-        """The page's answer for one poster's analysis with a title and year (either may be empty)."""
+    def answer(self, shown: Analysis, title: str, year: str, top_k: int, genre: str | None) -> PageAnswer:
+        """The page's answer for one poster's analysis (with whatever text it had) with a title and year
+        (either may be empty)."""
+        poster_only = with_text(self.classifier, shown, NO_TEXT)
         try:
             analysis = with_text(self.classifier, poster_only, TextInput.of(title, year))
             changed = self.changed_markdown(poster_only, analysis)
@@ -289,7 +291,8 @@ def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     page.poster.change(handlers.upload, [page.poster, *page.answer_inputs()], page.answer_outputs(),
                        api_visibility="undocumented")
     gr.on([page.title.submit, page.title.blur, page.year.submit, page.year.blur], handlers.retext,
-          [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented")
+          [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented",
+          trigger_mode="always_last")  # leaving the title for the year must not drop the year's event
     page.top_k.change(handlers.rerank, [page.analysis, page.top_k], page.genres, api_visibility="undocumented")
     page.genre.change(handlers.reheat, [page.analysis, page.genre], [page.caption, page.heatmap],
                       api_visibility="undocumented")

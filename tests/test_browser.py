@@ -59,6 +59,26 @@ def test_a_horror_poster_is_tagged_horror_in_the_page(page, horror_posters):
     assert "Horror" in page.inner_text("#tags")
 
 
+def test_a_title_and_year_change_the_answer_and_say_what_they_changed(page, sample_poster):
+    page.set_input_files("input[type=file]", str(sample_poster))
+    page.wait_for_selector(LABEL, timeout=60_000)
+    page.fill("#title textarea, #title input", "Zombie Strippers")
+    page.fill("#year textarea, #year input", "2008")
+    page.press("#year textarea, #year input", "Enter")
+    page.wait_for_selector("#changed:has-text('What the title and year changed')", timeout=60_000)
+    changed = page.inner_text("#changed")
+    assert "Poster alone:" in changed and "With the title and year:" in changed
+    page.wait_for_selector("#heat-caption:has-text('the poster')", timeout=60_000)  # the heatmap stays the poster's
+    page.fill("#year textarea, #year input", "3000")
+    page.press("#year textarea, #year input", "Enter")
+    page.wait_for_selector("#changed:has-text('not used')", timeout=60_000)
+    assert "from 1880 to 2100" in page.inner_text("#changed")
+    page.fill("#title textarea, #title input", "")
+    page.fill("#year textarea, #year input", "")
+    page.press("#year textarea, #year input", "Enter")
+    page.wait_for_function("() => !document.querySelector('#changed').innerText.trim()", timeout=60_000)
+
+
 def test_choosing_another_genre_redraws_the_heatmap(page, client, sample_poster):
     ranked = client.predict(handle_file(str(sample_poster)), api_name="/predict")
     least = min(ranked, key=ranked.get)

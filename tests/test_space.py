@@ -112,6 +112,26 @@ def test_the_page_runs_the_model_once_per_upload():
     assert len(on_upload) == 1  # probabilities, tags and heatmap from one model run
     explain = next(d for d in config["dependencies"] if d.get("api_name") == "explain")
     assert explain["targets"] == []  # the /explain endpoint is for API callers only
+    ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+    retitle = [d for d in config["dependencies"] if [ids["title"], "submit"] in [list(t) for t in d["targets"]]]
+    assert len(retitle) == 1 and [ids["year"], "blur"] in [list(t) for t in retitle[0]["targets"]]
+    assert poster not in retitle[0]["inputs"]  # a new title or year never reruns the image model
+
+
+def test_retitling_always_compares_with_the_poster_alone(sample_poster):
+    from app import Handlers, PageAnswer
+
+    handlers = Handlers(GenreClassifier(MODEL))
+
+    def alone(answer: PageAnswer) -> str:
+        return answer.changed.split("- Poster alone: ")[1].split("\n")[0]
+
+    plain = PageAnswer(*handlers.upload(str(sample_poster), "", "", 3, ""))
+    titled = PageAnswer(*handlers.upload(str(sample_poster), "Zombie Strippers", "", 3, ""))
+    both = PageAnswer(*handlers.retext(titled.analysis, "Zombie Strippers", "2008", 3, ""))
+    assert plain.changed == "" and alone(titled) == alone(both) and both.genres != plain.genres
+    back = PageAnswer(*handlers.retext(both.analysis, "  ", "", 3, ""))
+    assert back.genres == plain.genres and back.tags == plain.tags and back.changed == ""
 
 
 def test_a_model_without_activation_maps_is_served_without_the_heatmap(tmp_path):

@@ -31,6 +31,7 @@ Single-label: softmax, categorical cross-entropy with label smoothing and class 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
@@ -249,11 +250,13 @@ def run_bottom(bottom: ort.InferenceSession, images: np.ndarray, batch_size: int
 
 def train_features(bottom: ort.InferenceSession, posters: list[Poster], config: TrainConfig,
                    key: dict) -> np.ndarray:
-    """The bottom's output for every augmented view of the training posters, each view cached."""
-    images, widths = load_images(posters, config.input_size, "train")
+    """The bottom's output for every augmented view of the training posters, each view cached (the posters
+    are loaded only when a view is not)."""
     files = [str(p.path) for p in posters]
+    loaded = functools.cache(lambda: load_images(posters, config.input_size, "train"))
 
     def view_features(view: int) -> np.ndarray:
+        images, widths = loaded()
         return run_bottom(bottom, augmented_view(images, widths, view, config.seed), config.batch_size,
                           f"train view {view + 1}/{config.views}")
 
