@@ -26,7 +26,7 @@ import tf2onnx
 
 from export.activation_maps import add_activation_maps
 from poster_genre import __version__
-from poster_genre.card import ALL_GENRES, SINGLE_LABEL, ModelCard
+from poster_genre.card import SINGLE_LABEL, ModelCard
 from poster_genre.classifier import GenreClassifier
 from poster_genre.analysis import model_input
 from poster_genre.preprocess import RESIZE_POLICY
@@ -41,45 +41,9 @@ PARITY_TOLERANCE = 1e-4
 OPSET = 17
 
 
-CARD_METRICS = ("all", "imdb", "tmdb", "tmdb_v1", ALL_GENRES)
-
-
-def _headline(figures: dict) -> dict:
-    """The figures a model card carries: per source without the calibration bins."""
-    out = {}
-    for source in CARD_METRICS:
-        if source in figures:
-            out[source] = {k: v for k, v in figures[source].items() if k not in ("calibration", "confusion_matrix")}
-            if "calibration" in figures[source]:
-                out[source]["ece"] = figures[source]["calibration"]["ece"]
-    return out
-
-
 def card_from_report(report: dict, version: str = __version__) -> ModelCard:
-    """The model card of a training report (reports/metrics.json)."""
-    baseline = report.get("baseline", {})
-    return ModelCard(
-        labels=tuple(report["labels"]), input_size=tuple(report["input_size"]), backbone=report["backbone"],
-        version=version, created=datetime.date.today().isoformat(), resize_policy=RESIZE_POLICY,
-        kind=report.get("kind", SINGLE_LABEL), thresholds=report.get("thresholds", {}), data=report["data"],
-        metrics=_headline(report["validation"]), probe=_headline(report["probe"]),
-        baseline={"model": baseline.get("model"), "version": baseline.get("version"), **_headline(baseline)}
-        if baseline else {},
-        candidates=report.get("candidates", []), serving_rule=report.get("serving_rule", ""),
-        versus_baseline=report.get("versus_baseline", {}), learning_curve=report.get("learning_curve", []),
-        text=text_summary(report.get("text", {})),
-    )
-
-
-def text_summary(text: dict) -> dict:
-    """What the card says of the title and year model: how it was made, each mode against the poster alone."""
-    if not text:
-        return {}
-    return {"model": text["model"], "threshold_rule": text["threshold_rule"],
-            "posters": text["validation_posters_with_title_and_year"],
-            "modes": {mode: {source: {k: v for k, v in figures.items() if k != "average_precision"}
-                             for source, figures in sources.items()} for mode, sources in text["modes"].items()},
-            "versus_poster": text["versus_poster"], "moved_most": text["moved_most"]}
+    """The model card of a training report (reports/metrics.json), dated today."""
+    return ModelCard.from_report(report, version, datetime.date.today().isoformat(), RESIZE_POLICY)
 
 
 def convert(model: keras.Model, card: ModelCard, path: Path) -> None:

@@ -12,6 +12,52 @@ ALL_GENRES = "imdb_all_genres"  # figures over every genre of a model with more 
 PRECISIONS = ("fp32", "int8")
 
 
+CARD_SOURCES = ("all", "imdb", "tmdb", "tmdb_v1", ALL_GENRES)  # the per-source figures a card keeps
+
+
+@dataclass(frozen=True)
+class SourceFigures:
+    """One model's figures on one source's validation posters, as a card keeps them (None: not measured)."""
+
+    posters: int | None = None
+    mAP: float | None = None
+    top1_in_genres: float | None = None
+    sample_f1: float | None = None
+    ece: float | None = None  # expected calibration error over all (poster, genre) pairs
+    accuracy: float | None = None  # version 1's TMDB posters: the most likely genre against the collected one
+    macro_f1: float | None = None
+    top2_accuracy: float | None = None
+    average_precision: dict = field(default_factory=dict)  # genre -> AP
+    per_genre: dict = field(default_factory=dict)  # genre -> precision, recall, f1, support, base_rate
+    selective: list = field(default_factory=list)  # trusting only top confidences >= threshold
+
+    @classmethod
+    def of(cls, figures: dict) -> "SourceFigures":
+        return cls(**{k: v for k, v in figures.items() if k in cls.__dataclass_fields__})
+
+
+def headline(figures: dict) -> dict:
+    """The figures a card carries of one model's report section: per source, without the calibration bins."""
+    out = {}
+    for source in CARD_SOURCES:
+        if source in figures:
+            out[source] = {k: v for k, v in figures[source].items() if k not in ("calibration", "confusion_matrix")}
+            if "calibration" in figures[source]:
+                out[source]["ece"] = figures[source]["calibration"]["ece"]
+    return out
+
+
+def text_summary(text: dict) -> dict:
+    """What a card says of the title and year model: how it was made, each mode against the poster alone."""
+    if not text:
+        return {}
+    return {"model": text["model"], "threshold_rule": text["threshold_rule"],
+            "posters": text["validation_posters_with_title_and_year"],
+            "modes": {mode: {source: {k: v for k, v in figures.items() if k != "average_precision"}
+                             for source, figures in sources.items()} for mode, sources in text["modes"].items()},
+            "versus_poster": text["versus_poster"], "moved_most": text["moved_most"]}
+
+
 @dataclass(frozen=True)
 class ModelCard:
     labels: tuple[str, ...]
@@ -45,6 +91,30 @@ class ModelCard:
     @property
     def multi_label(self) -> bool:
         return self.kind == MULTI_LABEL
+
+    @classmethod
+    def from_report(cls, report: dict, version: str = "unknown", created: str = "", resize_policy: str = ""
+                    ) -> "ModelCard":
+        """The card of a training report (reports/metrics.json): the one place that reads the report's keys."""
+        baseline = report.get("baseline", {})
+        return cls(
+            labels=tuple(report["labels"]), input_size=tuple(report["input_size"]), backbone=report["backbone"],
+            version=version, created=created, resize_policy=resize_policy, kind=report.get("kind", SINGLE_LABEL),
+            thresholds=report.get("thresholds", {}), data=report["data"], metrics=headline(report["validation"]),
+            probe=headline(report["probe"]),
+            baseline={"model": baseline.get("model"), "version": baseline.get("version"), "kind": baseline.get("kind"),
+                      **headline(baseline)} if baseline else {},
+            candidates=report.get("candidates", []), serving_rule=report.get("serving_rule", ""),
+            versus_baseline=report.get("versus_baseline", {}), learning_curve=report.get("learning_curve", []),
+            text=text_summary(report.get("text", {})))
+
+    def figures(self, part: str = "metrics") -> dict[str, SourceFigures]:
+        """Per source, the figures of this model ("metrics"), its linear probe ("probe") or the previous model
+        ("baseline"); version 1's cards hold its TMDB figures without a source."""
+        figures = getattr(self, part)
+        if figures and "all" not in figures:
+            figures = {"tmdb_v1": figures}
+        return {source: SourceFigures.of(f) for source, f in figures.items() if source in CARD_SOURCES}
 
     def with_precision(self, precision: str, quantization: dict) -> "ModelCard":
         """This card for a copy of the model in another arithmetic (the figures stay fp32's)."""
@@ -89,11 +159,6 @@ def _table(header: tuple[str, ...], rows: list[list]) -> str:
     return "\n".join(lines + ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows])
 
 
-def _figures(card: ModelCard) -> dict:
-    """The card's metrics per source (version 1's cards hold single-label figures only)."""
-    return card.metrics if "all" in card.metrics else {"tmdb_v1": card.metrics}
-
-
 def model_version(figures: dict) -> str:
     """A model's version as people say it ("v2"): version 1's cards hold their export date instead."""
     version, kind = str(figures.get("version", "")), figures.get("kind", SINGLE_LABEL)
@@ -128,19 +193,18 @@ def precision_markdown(card: ModelCard) -> str:
             f"TMDB accuracy {worst.get('tmdb_accuracy', 0):+.4f}. The figures below are fp32's.")
 
 
-def _figures_row(name: str, figures: dict) -> list:
-    imdb, tmdb, v1 = figures.get("imdb", {}), figures.get("tmdb", {}), figures.get("tmdb_v1", {})
-    return [name, imdb.get("mAP"), imdb.get("top1_in_genres"), tmdb.get("mAP"), tmdb.get("top1_in_genres"),
-            v1.get("accuracy"), v1.get("macro_f1")]
+def _figures_row(name: str, figures: dict[str, SourceFigures]) -> list:
+    imdb, tmdb, v1 = (figures.get(source, SourceFigures()) for source in ("imdb", "tmdb", "tmdb_v1"))
+    return [name, imdb.mAP, imdb.top1_in_genres, tmdb.mAP, tmdb.top1_in_genres, v1.accuracy, v1.macro_f1]
 
 
 def figures_markdown(card: ModelCard) -> str:
     """The headline figures over the five genres: this model, its linear probe, the previous model."""
-    rows = [_figures_row("**this model**", _figures(card))]
+    rows = [_figures_row("**this model**", card.figures())]
     if card.probe:
-        rows.append(_figures_row("linear probe", card.probe if "all" in card.probe else {"tmdb_v1": card.probe}))
+        rows.append(_figures_row("linear probe", card.figures("probe")))
     if card.baseline:
-        rows.append(_figures_row(f"previous model ({model_version(card.baseline)})", card.baseline))
+        rows.append(_figures_row(f"previous model ({model_version(card.baseline)})", card.figures("baseline")))
     header = ("model", "IMDb mAP", "IMDb top-1-in-genres", "TMDB mAP", "TMDB top-1-in-genres", "TMDB accuracy",
               "TMDB macro-F1")
     return (f"{_table(header, rows)}\n\nOver the five genres Action, Comedy, Drama, Romance and Thriller on this "
@@ -150,16 +214,15 @@ def figures_markdown(card: ModelCard) -> str:
 
 def genres_markdown(card: ModelCard) -> str:
     """Per genre and per source: AP, base rate, threshold, precision, recall, F1, films."""
-    figures = _figures(card)
+    figures = card.figures()
     parts = []
     for key, title in ((ALL_GENRES, "IMDb validation films, every genre"), ("imdb", "IMDb validation films"),
                        ("tmdb", "TMDB validation posters"), ("tmdb_v1", "TMDB validation posters")):
-        source = figures.get(key, {})
-        if not source.get("per_genre") or (key == "imdb" and ALL_GENRES in figures) or (
-                key == "tmdb_v1" and "imdb" in figures):
+        source = figures.get(key, SourceFigures())
+        if not source.per_genre or (key == "imdb" and ALL_GENRES in figures) or (key == "tmdb_v1" and "imdb" in figures):
             continue
-        rows = [[g, source.get("average_precision", {}).get(g), m.get("base_rate"), card.thresholds.get(g),
-                 m["precision"], m["recall"], m["f1"], m["support"]] for g, m in source["per_genre"].items()]
+        rows = [[g, source.average_precision.get(g), m.get("base_rate"), card.thresholds.get(g),
+                 m["precision"], m["recall"], m["f1"], m["support"]] for g, m in source.per_genre.items()]
         parts.append(f"*{title}*\n\n" + _table(("genre", "average precision", "base rate", "threshold", "precision",
                                                 "recall", "F1", "films"), rows))
     return "\n\n".join(parts)
@@ -222,6 +285,6 @@ def _versus(figures: dict) -> str:
 
 def selective_markdown(card: ModelCard) -> str:
     rows = [[f"≥ {r['threshold']:.1f}", f"{r['coverage']:.0%}", f"{r['accuracy']:.1%}"]
-            for r in _figures(card).get("tmdb_v1", {}).get("selective", []) if r["accuracy"] is not None]
+            for r in card.figures().get("tmdb_v1", SourceFigures()).selective if r["accuracy"] is not None]
     return ("Trust a tag only above a confidence threshold (version 1's TMDB validation posters):\n\n"
             + _table(("top confidence", "posters kept", "accuracy"), rows)) if rows else ""

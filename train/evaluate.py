@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from poster_genre.analysis import probabilities
-from poster_genre.card import MULTI_LABEL
+from poster_genre.card import MULTI_LABEL, ModelCard, SourceFigures
 from poster_genre.classifier import GenreClassifier
 from poster_genre.labels import GENRES
 from train.data import Poster
@@ -49,12 +49,12 @@ def classifier_metrics(classifier: GenreClassifier, posters: list[Poster]) -> di
 
 
 def summary(report: dict) -> str:
-    """One line: the headline figures of the model, the probe and the baseline."""
-    parts = []
-    for name in ("validation", "probe", "baseline"):
-        figures = report.get(name)
+    """One line: the headline figures of the model, the probe and the baseline (as the card reads them)."""
+    card, parts = ModelCard.from_report(report), []
+    for name, part in (("validation", "metrics"), ("probe", "probe"), ("baseline", "baseline")):
+        figures = card.figures(part)
         if figures:
-            imdb, v1 = figures.get("imdb", figures["all"]), figures.get("tmdb_v1", {})
-            parts.append(f"{name}: mAP {imdb['mAP']:.3f}, top-1-in-genres {imdb['top1_in_genres']}, "
-                         f"TMDB v1 accuracy {v1.get('accuracy')}")
+            imdb, v1 = figures.get("imdb", figures.get("all")), figures.get("tmdb_v1", SourceFigures())
+            parts.append(f"{name}: mAP {imdb.mAP:.3f}, top-1-in-genres {imdb.top1_in_genres}, "
+                         f"TMDB v1 accuracy {v1.accuracy}")
     return "; ".join(parts)
