@@ -47,6 +47,22 @@ def test_ray_gives_the_local_records_with_a_broken_file(catalogue, local_records
     assert sum("error" in r for r in records) == 1 and len(records) == 22
 
 
+def test_a_catalogue_csv_with_titles_gives_the_local_records_on_ray(catalogue, tmp_path):
+    posters = sorted(p.name for p in catalogue.glob("*") if p.is_file())[:4]
+    rows = [f"{posters[0]},\"Night of the Living Dead, Again\",1990", f"{posters[1]},,2001", f"{posters[2]},Batman,",
+            f"{posters[3]},Too Early,1850"]
+    (catalogue / "films.csv").write_text("file,title,year\n" + "\n".join(rows) + "\n")
+    local = run_cli(str(catalogue / "films.csv"))
+    on_ray = run_cli(str(catalogue / "films.csv"), "--ray", "--output", str(tmp_path / "ray.jsonl"))
+    assert local.returncode == on_ray.returncode == 1, on_ray.stderr  # the year 1850 is refused
+    records = read_output(tmp_path / "ray.jsonl")
+    assert records == [json.loads(line) for line in local.stdout.splitlines()]
+    assert [r.get("inputs") for r in records] == [["poster", "title", "year"], ["poster", "year"],
+                                                  ["poster", "title"], None]
+    assert "from 1880 to 2100" in records[3]["error"]
+    (catalogue / "films.csv").unlink()
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
 def test_ray_writes_parallel_files_under_a_folder(catalogue, local_records, tmp_path, fmt):
     folder = tmp_path / f"records_{fmt}"
