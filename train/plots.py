@@ -14,6 +14,13 @@ from poster_genre.labels import GENRES  # noqa: E402
 from train.metrics import ALL_GENRES, SOURCES  # noqa: E402
 
 
+def save(fig, path: Path) -> None:
+    """Lay out, write as a PNG and close a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_report(report: dict, folder: Path) -> None:
     """Every PNG of the report: training curves, AP per genre, calibration, selective accuracy, confusion,
     and for a model trained on more genres, the candidate genres and the learning curve."""
@@ -48,9 +55,7 @@ def plot_history(stages: dict[str, dict[str, list[float]]], path: Path) -> None:
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_average_precision(report: dict, path: Path) -> None:
@@ -73,9 +78,7 @@ def plot_average_precision(report: dict, path: Path) -> None:
     ax.set_ylabel("average precision")
     ax.set_title("Average precision per genre, IMDb validation films")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_calibration(validation: dict, path: Path) -> None:
@@ -91,9 +94,7 @@ def plot_calibration(validation: dict, path: Path) -> None:
     ax.set_ylabel("observed frequency of the genre")
     ax.set_title("Calibration over all (poster, genre) pairs")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_confusion(confusion: list[list[int]], labels: tuple[str, ...], path: Path) -> None:
@@ -109,9 +110,7 @@ def plot_confusion(confusion: list[list[int]], labels: tuple[str, ...], path: Pa
         ax.text(col, row, str(value), ha="center", va="center",
                 color="white" if value > matrix.max() / 2 else "black")
     ax.set_title("Version 1's TMDB validation posters")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_selective(rows: list[dict], path: Path) -> None:
@@ -125,9 +124,7 @@ def plot_selective(rows: list[dict], path: Path) -> None:
     ax.set_ylim(0, 1)
     ax.legend()
     ax.set_title("Trusting only confident predictions (TMDB)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 
@@ -147,9 +144,7 @@ def plot_candidates(rows: list[dict], path: Path) -> None:
     ax.set_ylabel("average precision")
     ax.set_title("Candidate genres, IMDb validation films")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_learning_curve(rows: list[dict], path: Path) -> None:
@@ -162,9 +157,7 @@ def plot_learning_curve(rows: list[dict], path: Path) -> None:
     ax.set_ylabel("mAP, IMDb validation films")
     ax.set_title("Learning curve (linear probe on cached features)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_text_modes(text: dict, path: Path) -> None:
@@ -181,6 +174,4 @@ def plot_text_modes(text: dict, path: Path) -> None:
         ax.legend()
     fig.suptitle(f"Title and year beside the poster ({text['validation_posters_with_title_and_year']} validation "
                  "posters with both)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
