@@ -35,7 +35,7 @@ def trained(request, tiny_dataset, tiny_imdb, tmp_path_factory):
     from train.train import main as train_main
 
     kind = request.param
-    out = tmp_path_factory.mktemp(kind)
+    out = tmp_path_factory.mktemp(kind) / "run"  # not there yet: training makes every folder it writes to
     report = train_main(["--data-dir", str(tiny_dataset), "--kind", kind, "--weights", "none",
                          "--imdb-dir", str(tiny_imdb) if kind == MULTI_LABEL else "none",
                          "--input-size", *SIZE, "--views", "3", "--head-epochs", "3", "--finetune-epochs", "2",

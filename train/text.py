@@ -260,6 +260,7 @@ def moved_most(val: list[Poster], texts: list[TextInput], poster: np.ndarray, fu
 
 
 def save(result: TextResult, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / TEXT_ARTIFACT, weights=result.weights.astype(np.float16), bias=result.bias,
                         **{f"fusion_{mode}": result.fusion[mode] for mode in MODES})
 

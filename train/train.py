@@ -515,8 +515,9 @@ def main(argv: list[str] | None = None) -> dict:
     if oof is not None:  # the title and year model and its fusion, for this image model
         text = fit_text_and_fusion(data.train, data.val, served, oof[:, keep], probs[:, keep], config.seed)
         report["text"] = text.report
-        save_text(text, config.out)
     write_outputs(model, report, config.out, config.reports_dir)
+    if oof is not None:
+        save_text(text, config.out)
     np.savez(config.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in data.val]),
              model=probs[:, keep], probe=probe_probs[:, keep])
     return report
