@@ -53,13 +53,15 @@ def test_upload_through_the_page_shows_the_top_genre_tags_and_heatmap(page, clie
     assert "Tags:" in tags or "No confident genre" in tags
 
 
-def test_a_horror_poster_is_tagged_horror_in_the_page(page, horror_posters):
+def test_a_horror_poster_is_tagged_horror_in_the_page(page, app_server, horror_posters):
+    open_page(page, app_server.url)  # a fresh page: no earlier poster's tags on it
     page.set_input_files("input[type=file]", str(horror_posters[0]))
     page.wait_for_selector("#tags:has-text('Horror')", timeout=60_000)
     assert "Horror" in page.inner_text("#tags")
 
 
-def test_a_title_and_year_change_the_answer_and_say_what_they_changed(page, sample_poster):
+def test_a_title_and_year_change_the_answer_and_say_what_they_changed(page, app_server, sample_poster):
+    open_page(page, app_server.url)  # a fresh page: the waits below see this upload's answer, not an earlier one
     page.set_input_files("input[type=file]", str(sample_poster))
     page.wait_for_selector(LABEL, timeout=60_000)
     page.fill("#title textarea, #title input", "Zombie Strippers")
@@ -89,7 +91,8 @@ def test_choosing_another_genre_redraws_the_heatmap(page, client, sample_poster)
     page.wait_for_function(f"() => document.querySelector('#heatmap img')?.src !== {before!r}", timeout=60_000)
 
 
-def test_a_refused_upload_clears_the_previous_answer_and_says_why(page, sample_poster, tmp_path):
+def test_a_refused_upload_clears_the_previous_answer_and_says_why(page, app_server, sample_poster, tmp_path):
+    open_page(page, app_server.url)  # a fresh page: the heatmap below is this upload's, not an earlier test's
     page.set_input_files("input[type=file]", str(sample_poster))
     page.wait_for_selector("#heatmap img[src]", timeout=60_000)
     broken = tmp_path / "broken.jpg"
