@@ -369,6 +369,7 @@ def best_epochs(history: dict) -> int:
 def out_of_fold_from_features(config: TrainConfig, data: Data, f_train: np.ndarray, epochs: int) -> np.ndarray:
     """Out-of-fold probe probabilities of the training posters (their first view): per fold by film, a probe
     fitted for `epochs` epochs on the other folds' views, without looking at validation posters."""
+    keras.utils.set_random_seed(config.seed)  # the same probes whether train.train or train.text runs them
     fold = folds_by_film(data.train, config.seed)
     views_fold, y_views = np.tile(fold, config.views), np.tile(data.y_train, (config.views, 1))
     out = np.zeros(data.y_train.shape, np.float32)
