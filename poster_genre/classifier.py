@@ -180,8 +180,9 @@ class GenreClassifier:
         unusable title or year, each naming the problem.
         """
         batch = [images] if not isinstance(images, (list, tuple)) else list(images)
+        for name, given in (("titles", titles), ("years", years)):
+            if given is not None and len(given) != len(batch):
+                raise ValueError(f"{len(batch)} posters but {len(given)} {name}; give one per poster (None for none).")
         texts = None if titles is None and years is None else list(zip(titles or [None] * len(batch),
                                                                         years or [None] * len(batch)))
-        if texts is not None and len(texts) != len(batch):
-            raise ValueError(f"{len(batch)} posters but {len(titles or years)} titles or years.")
         return [self.tagging(a.probabilities, top_k, a.text.mode) for a in analyse_all(self, batch, texts=texts)]

@@ -67,6 +67,8 @@ def test_without_title_or_year_every_output_is_the_posters(classifier, sample_po
         same = analyse(classifier, sample_poster, empty)
         assert np.array_equal(same.probabilities, alone.probabilities) and np.array_equal(same.maps, alone.maps)
     assert classifier.classify(sample_poster, titles=[None], years=[""]) == classifier.classify(sample_poster)
+    with pytest.raises(ValueError, match="1 posters but 2 years; give one per poster"):
+        classifier.classify(sample_poster, titles=["Kill Zone"], years=[1993, 1994])
 
 
 @needs_text
