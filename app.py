@@ -1,15 +1,16 @@
 """poster-genre: drop a movie poster, get how likely each genre is, its tags, and where the model looked.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--share] [--examples DIR] [--model model.onnx]
+    python app.py [--host 127.0.0.1] [--port 7860] [--share] [--examples DIR] [--reports DIR] [--model FILE]
+                  [--threads N] [--concurrency N] [--cache-age SECONDS]
 
 Serving needs only onnxruntime, numpy, pillow and gradio: no TensorFlow, no matplotlib.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: gr.api reads the endpoints' return types (a tuple is several outputs).
 import argparse
 import hashlib
 import os
+import socket
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -23,7 +24,7 @@ from PIL import Image
 from poster_genre import GenreClassifier, InvalidImageError
 from poster_genre.analysis import Analysis, analyse, with_text
 from poster_genre.classifier import default_model
-from poster_genre.explain import UnknownGenreError, explain, heat
+from poster_genre.explain import UnknownGenreError, explain as explain_poster, heat
 from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.text import NO_TEXT, TITLE_LIMIT, TextInput, TextInputError
 
@@ -107,8 +108,9 @@ class PageAnswer:
     heatmap: Image.Image | None = None
 
     def values(self) -> tuple:
-        """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy)."""
-        return tuple(getattr(self, field.name) for field in fields(self))
+        """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy), then the
+        heatmap section, shown only beside an answer that has a heatmap."""
+        return (*(getattr(self, field.name) for field in fields(self)), gr.Accordion(visible=self.heatmap is not None))
 
 
 @dataclass
@@ -125,13 +127,14 @@ class Page:
     genre: gr.Dropdown
     caption: gr.Markdown
     heatmap: gr.Image
+    heat_section: gr.Accordion
     analysis: gr.State
 
     def answer_inputs(self) -> list:
         return [self.title, self.year, self.top_k, self.genre]
 
     def answer_outputs(self) -> list:
-        return [self.analysis, self.genres, self.tag_line, self.changed, self.caption, self.heatmap]
+        return [self.analysis, self.genres, self.tag_line, self.changed, self.caption, self.heatmap, self.heat_section]
 
 
 class Handlers:
@@ -142,15 +145,21 @@ class Handlers:
         self.labels = classifier.labels
         self.overlays = Path(tempfile.mkdtemp(prefix="poster-genre-explain-"))  # /explain's PNGs, before Gradio's cache
 
-    def upload(self, poster: str | None, title: str, year: str, top_k: int, genre: str | None) -> tuple:
-        """The page's one model run per poster; a refused poster clears the previous answer and says why."""
+    def upload(self, poster: str | None, shown: Analysis | None, title: str, year: str, top_k: int,
+               genre: str | None) -> tuple:
+        """The page's one model run per poster; a refused poster clears the previous answer and says why.
+
+        A poster that replaces another (or its removal) clears the title and year, which were the other film's;
+        a title typed before the first poster is kept and used. Returns the answer, then the title and year."""
+        if poster is None or shown is not None:
+            title, year = "", ""
         if poster is None:
-            return PageAnswer().values()
+            return *PageAnswer().values(), title, year
         try:
             analysis = analyse(self.classifier, poster)
         except InvalidImageError as error:
-            return PageAnswer(tags=f"**Not classified:** {error}").values()
-        return self.answer(analysis, title, year, top_k, genre).values()
+            return *PageAnswer(tags=f"**Not classified:** {error}").values(), title, year
+        return *self.answer(analysis, title, year, top_k, genre).values(), title, year
 
     def retext(self, analysis: Analysis | None, title: str, year: str, top_k: int, genre: str | None) -> tuple:
         """A new title or year for the shown poster: the text model and fusion only, no image model run."""
@@ -207,14 +216,15 @@ class Handlers:
         return {"genres": list(tagging.genres),
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
 
-    def where(self, poster: FileData, genre: str | None = None) -> FileData:
-        """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG."""
+    def explain(self, poster: FileData, genre: str | None = None) -> tuple[FileData, str, float]:
+        """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG, the
+        genre shown and the poster's probability of it."""
         path = uploaded_path(poster)
         with refusing():
-            overlay = explain(self.classifier, path, genre or None).overlay
+            shown = explain_poster(self.classifier, path, genre or None)
         target = self.overlays / f"{hashlib.sha256(f'{path}|{genre}'.encode()).hexdigest()[:24]}.png"
-        overlay.save(target)  # the upload's path names its content, so a repeated request rewrites one file
-        return FileData(path=str(target))
+        shown.overlay.save(target)  # the upload's path names its content, so a repeated request rewrites one file
+        return FileData(path=str(target)), shown.genre, round(shown.probability, 4)
 
     def analysis(self, poster: FileData, title: object, year: object) -> Analysis:
         path = uploaded_path(poster)
@@ -229,50 +239,69 @@ class Handlers:
             return "", None
         with refusing():
             shown = heat(self.classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
-        source = " (the poster's own evidence: the title and year do not change it)" if analysis.text.mode else ""
-        return f"Heat for **{shown.genre}** ({shown.probability:.0%}){source}", shown.overlay
+        caption = f"Heat for **{shown.genre}**: {shown.probability:.0%} from the poster alone"
+        if analysis.text.mode:
+            given = " and ".join(analysis.text.inputs[1:])
+            caption += (f" ({shown.answer:.0%} with the {given}). The heat is the poster's own evidence: the {given} "
+                        "do not change it.")
+        return caption, shown.overlay
+
+
+CSS = """
+#answer-tags p { margin: 0; }
+.card-table table { display: block; overflow-x: auto; max-width: 100%; }
+.card-table th, .card-table td { white-space: nowrap; }
+@media (max-width: 640px) {
+  .stack-on-phone { flex-direction: column !important; }
+  .stack-on-phone > * { min-width: 100% !important; }
+}
+"""  # the model card's tables scroll sideways instead of wrapping; rows stack on a phone
 
 
 def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, cache_age: int) -> Page:
-    """The page, top to bottom: poster and answer, the heatmap, examples, the model card."""
+    """The page, top to bottom: poster, its title and year and the examples beside the answer; the heatmap
+    (shown with an answer); the model card."""
     labels = classifier.labels
     invitation = " Add the film's title and year, if you know them, to combine them with the poster." \
         if classifier.text else ""
     gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}.{invitation}")
-    with gr.Row():
+    with gr.Row(elem_classes="stack-on-phone"):
         with gr.Column():
             poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Poster",
-                                 height=420)
+                                 height=340, elem_id="poster")
             with gr.Row(visible=classifier.text is not None):
                 title = gr.Textbox(label="Title (optional)", placeholder="e.g. Kill Zone", max_length=TITLE_LIMIT,
-                                   elem_id="title", scale=3)
-                year = gr.Textbox(label="Year (optional)", placeholder="e.g. 1993", elem_id="year", scale=1)
+                                   elem_id="title", scale=3, min_width=160)
+                year = gr.Textbox(label="Year (optional)", placeholder="e.g. 1993", elem_id="year", scale=1,
+                                  min_width=90)
+            examples_section(poster, examples_dir)
         with gr.Column():
             tag_line = gr.Markdown(elem_id="tags")
             genres = gr.Label(num_top_classes=len(labels), label="Genres")
             top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
             changed = gr.Markdown(elem_id="changed")
-    with gr.Accordion("Where it looked", open=True, visible=classifier.has_maps):
-        with gr.Row():
+    with gr.Accordion("Where it looked", open=True, visible=False, elem_id="where") as heat_section:
+        with gr.Row(elem_classes="stack-on-phone"):
             genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
-                                allow_custom_value=True, label="Genre", scale=1, elem_id="heat-genre")
-            caption = gr.Markdown(elem_id="heat-caption")
-            gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
-                        "scale runs from dark purple through red to pale yellow.")
+                                allow_custom_value=True, label="Genre", scale=1, min_width=200, elem_id="heat-genre")
+            with gr.Column(scale=2, min_width=240):
+                caption = gr.Markdown(elem_id="heat-caption")
+                gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
+                            "scale runs from dark purple through red to pale yellow.")
         heatmap = gr.Image(type="pil", format="png", label="Where it looked", height=420, elem_id="heatmap",
                            interactive=False)
-    examples_section(poster, examples_dir)
-    with gr.Accordion("About the model", open=False):
-        gr.Markdown(classifier.card.markdown())
+    with gr.Accordion("About the model", open=False, elem_id="about"):
+        gr.Markdown(classifier.card.markdown(), elem_classes="card-table")
         report_gallery(reports_dir)
-    return Page(poster, title, year, tag_line, genres, top_k, changed, genre, caption, heatmap,
+    return Page(poster, title, year, tag_line, genres, top_k, changed, genre, caption, heatmap, heat_section,
                 gr.State(time_to_live=cache_age))
 
 
 def examples_section(poster: gr.Image, examples_dir: Path) -> None:
     examples = example_posters(examples_dir)
     if examples:
-        gr.Examples(examples, inputs=poster, label="Example posters")
+        gr.Examples(examples, inputs=poster, label="Example posters", examples_per_page=len(examples),
+                    elem_id="examples")
     else:
         gr.Markdown(f"*No example posters in `{examples_dir}`: put a few poster images there "
                     "(or set `POSTER_GENRE_EXAMPLES`) to get clickable examples.*")
@@ -288,8 +317,8 @@ def report_gallery(reports_dir: Path) -> None:
 
 def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     """Page events (one model run per upload; re-ranking and re-drawing from the session state) and the API."""
-    page.poster.change(handlers.upload, [page.poster, *page.answer_inputs()], page.answer_outputs(),
-                       api_visibility="undocumented")
+    page.poster.change(handlers.upload, [page.poster, page.analysis, *page.answer_inputs()],
+                       [*page.answer_outputs(), page.title, page.year], api_visibility="undocumented")
     gr.on([page.title.submit, page.title.blur, page.year.submit, page.year.blur], handlers.retext,
           [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented",
           trigger_mode="always_last")  # leaving the title for the year must not drop the year's event
@@ -297,7 +326,7 @@ def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     page.genre.change(handlers.reheat, [page.analysis, page.genre], [page.caption, page.heatmap],
                       api_visibility="undocumented")
     if has_maps:
-        gr.api(handlers.where, api_name="explain")
+        gr.api(handlers.explain, api_name="explain")
     else:
         gr.Markdown("*This model has no activation maps, so there is no heatmap: add them with "
                     "`python -m export.activation_maps MODEL.onnx`.*")
@@ -333,12 +362,26 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why `port` cannot be served on `host` (taken by another program, or not ours to bind), else None."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
 def main() -> None:
     args = parse_args()
+    busy = port_in_use(args.host, args.port)
+    if busy:
+        raise SystemExit(f"app.py: error: cannot serve on {args.host}:{args.port} ({busy}); another server may be "
+                         "using it: stop it, or pick another port with --port (or GRADIO_SERVER_PORT).")
     demo = build_demo(GenreClassifier(args.model, args.threads), args.examples, args.reports, args.cache_age)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
-                allowed_paths=[str(args.reports)])
+                allowed_paths=[str(args.reports)], css=CSS)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ Figures 1-7 run the fp32 model.onnx (the model Keras and the previous version ar
 5. memory: resident memory of the serving process after 50 requests, against a bare Python that
    imports gradio (the floor of any Gradio app).
 6. cli: CLI images/second on the shared posters, against one onnxruntime call per image (both fp32).
-7. ray: `classify --ray` on a local Ray against the local CLI, same posters and cores; Ray's start-up.
+7. ray: `classify --ray` on a local Ray against the local CLI, same 1,000 posters and cores; Ray's start-up.
 8. int8: the served int8 copy against fp32 at batch 1, and both sizes (accuracy: reports/int8.json).
 9. title: a request with a title and year against a poster-only one (the served model, from the file).
 """
@@ -273,6 +273,7 @@ def main() -> None:
                                  "title"))
     parser.add_argument("--previous", type=Path, default=PREVIOUS, help="the previous model, for `versions`")
     parser.add_argument("--cli-posters", type=int, default=200)
+    parser.add_argument("--ray-posters", type=int, default=1000, help="TMDB posters for `ray` (default 1000)")
     args = parser.parse_args()
     os.environ.setdefault("POSTER_GENRE_THREADS", str(len(os.sched_getaffinity(0))))
     _, _, val = split_for(SINGLE_LABEL, args.data_dir, None)
@@ -284,7 +285,7 @@ def main() -> None:
         "cold_start": lambda: cold_start(paths[0]),
         "memory": lambda: memory(paths[0]),
         "cli": lambda: cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
-        "ray": lambda: ray_cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
+        "ray": lambda: ray_cli([p.path for p in read_tmdb(args.data_dir)][: args.ray_posters]),
         "int8": int8,
         "title": lambda: title_cost(paths),
     }

@@ -1,5 +1,6 @@
 """poster-genre: movie-poster genre classification served from an ONNX model (no TensorFlow)."""
 
+from poster_genre.analysis import Refusal
 from poster_genre.card import ModelCard
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, Prediction, Tagging
 from poster_genre.labels import GENRES
@@ -7,5 +8,5 @@ from poster_genre.preprocess import InvalidImageError, load_image, preprocess
 from poster_genre.text import TextInputError
 
 __version__ = "3.0.0"
-__all__ = ["GENRES", "GenreClassifier", "InvalidImageError", "ModelCard", "ModelNotFoundError", "Prediction", "Tagging",
-           "TextInputError", "__version__", "load_image", "preprocess"]
+__all__ = ["GENRES", "GenreClassifier", "InvalidImageError", "ModelCard", "ModelNotFoundError", "Prediction", "Refusal",
+           "Tagging", "TextInputError", "__version__", "load_image", "preprocess"]

@@ -134,7 +134,7 @@ def _decode(classifier: GenreClassifier, source: ImageSource | Refusal) -> Image
     try:
         return load_for_model(source, classifier.input_size)
     except InvalidImageError as error:
-        return Refusal(str(error))
+        return Refusal(str(error), type(error))
 
 
 def _analysis(image: Image.Image, probabilities: np.ndarray, maps: np.ndarray | None) -> Analysis:

@@ -8,14 +8,15 @@ import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import onnxruntime as ort
+from PIL import Image
 
-from poster_genre.analysis import analyse_all
+from poster_genre.analysis import Analysis, Refusal, analyse_batch
 from poster_genre.card import ModelCard
-from poster_genre.preprocess import ImageSource
+from poster_genre.preprocess import ImageSource, describe
 from poster_genre.text import TextInput, TextInputError, TextModel, text_model_beside
 
 PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
@@ -169,20 +170,84 @@ class GenreClassifier:
                                  "or year; leave them out.")
         return self.text.fuse(probabilities, text)
 
-    def classify(self, images: ImageSource | Sequence[ImageSource], top_k: int | None = None,
-                 titles: Sequence[str | None] | None = None, years: Sequence[int | str | None] | None = None
-                 ) -> list[Tagging]:
-        """Tag posters given as paths, bytes, file objects or PIL images (one or a list), ranked genres
-        (top_k, default all) and tag sets, through the package's one analysis path. `titles` and
-        `years`, one per poster (None for none), add the film's title and year.
+    def top_k_count(self, top_k: int | str | None) -> int:
+        """`top_k` as a number of genres: a whole number from 1 to the model's genres; None or "all" for every genre.
 
-        Raises InvalidImageError for an input that is not a usable image, TextInputError for an
-        unusable title or year, each naming the problem.
+        Raises ValueError saying what to give otherwise (0, negatives, fractions, other words, booleans)."""
+        count = len(self.labels)
+        if top_k is None or (isinstance(top_k, str) and top_k.strip().lower() == "all"):
+            return count
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= count:
+            raise ValueError(f"top_k must be a whole number from 1 to {count} (this model's genres), or 'all' "
+                             f"(or None) for every genre; not {top_k!r}.")
+        return int(top_k)
+
+    def classify(self, images: ImageSource | Iterable[ImageSource], top_k: int | str | None = None,
+                 titles: str | Sequence[str | None] | None = None,
+                 years: int | str | Sequence[int | str | None] | None = None,
+                 errors: str = "raise") -> list[Tagging | Refusal]:
+        """Tag posters through the package's one analysis path: ranked genres (top_k: 1 to the model's genres, or
+        "all"/None for every genre) and tag sets, one per poster, in order.
+
+        `images` is one poster or an iterable of them: paths (str or pathlib.Path), bytes, binary file objects,
+        PIL images or numpy arrays (H, W, 3) uint8; a 4-D array (N, H, W, 3) is N posters. `titles` and
+        `years` add the film's title and year: one per poster (None for none), or a single value for a
+        single poster.
+
+        errors="raise" (default): an unusable poster raises InvalidImageError (TextInputError for its title or
+        year) naming its index and file; errors="record": it comes back as a Refusal in its place, and the
+        others are tagged.
         """
-        batch = [images] if not isinstance(images, (list, tuple)) else list(images)
-        for name, given in (("titles", titles), ("years", years)):
-            if given is not None and len(given) != len(batch):
-                raise ValueError(f"{len(batch)} posters but {len(given)} {name}; give one per poster (None for none).")
-        texts = None if titles is None and years is None else list(zip(titles or [None] * len(batch),
-                                                                        years or [None] * len(batch)))
-        return [self.tagging(a.probabilities, top_k, a.text.mode) for a in analyse_all(self, batch, texts=texts)]
+        if errors not in ("raise", "record"):
+            raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}.")
+        top_k = self.top_k_count(top_k)
+        single = _is_one_poster(images)
+        batch = [images] if single else list(images)
+        texts = _texts(len(batch), single, titles, years)
+        results = []
+        for start in range(0, len(batch), BATCH):
+            chunk = batch[start:start + BATCH]
+            results += analyse_batch(self, chunk, None if texts is None else texts[start:start + BATCH])
+        return [self._answer(result, index, source, top_k, errors)
+                for index, (source, result) in enumerate(zip(batch, results))]
+
+    def _answer(self, result: Analysis | Refusal, index: int, source: ImageSource, top_k: int, errors: str
+                ) -> Tagging | Refusal:
+        if isinstance(result, Analysis):
+            return self.tagging(result.probabilities, top_k, result.text.mode)
+        named = Refusal(f"Poster {index} ({describe(source)}): {result.reason}", result.error)
+        if errors == "raise":
+            raise named.error(named.reason)
+        return named
+
+
+BATCH = 32  # posters per model run in `classify`
+
+
+def _is_one_poster(images: object) -> bool:
+    """Whether `images` is a single poster rather than an iterable of them."""
+    if isinstance(images, np.ndarray):
+        return images.ndim != 4
+    return isinstance(images, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)) or \
+        callable(getattr(images, "read", None)) or not isinstance(images, Iterable)
+
+
+def _texts(count: int, single: bool, titles: object, years: object) -> list[tuple[object, object]] | None:
+    """One (title, year) per poster, or None without either; a length or shape that does not fit is a ValueError."""
+    if titles is None and years is None:
+        return None
+    columns = []
+    for name, given in (("titles", titles), ("years", years)):
+        one_value = isinstance(given, (str, bytes, int)) or not isinstance(given, Sequence)
+        if given is None:
+            columns.append([None] * count)
+        elif single and one_value:
+            columns.append([given])
+        elif one_value:
+            raise ValueError(f"{name} must be a list with one entry per poster (None for none), not "
+                             f"{given!r}; for one poster, pass the poster on its own, not in a list.")
+        elif len(given) != count:
+            raise ValueError(f"{count} posters but {len(given)} {name}; give one per poster (None for none).")
+        else:
+            columns.append(list(given))
+    return list(zip(*columns))

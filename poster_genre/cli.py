@@ -10,8 +10,11 @@ likely genre for a single-label one) and `needs_review` (top confidence below P)
 file gets a record with an `error` instead of stopping the run. PATHs are files, folders (walked
 for image files), object-store prefixes (`s3://bucket/posters/`, `gs://...`, through pyarrow) or
 catalogue CSVs: a `file` column (relative to the CSV's folder, or absolute) and optional `title`
-and `year` columns, each row's poster classified with its title and year (other columns ignored;
-a row that cannot be used gets an error record). Each record's `inputs` says what it rests on.
+and `year` columns, each row's poster classified with its title and year; a catalogue row's record
+also carries `catalogue`, `row` (the header is row 1) and the row's other columns (a column named
+like a record field gets a `catalogue_` prefix), and a row that cannot be used gets an error record
+naming the row. Each record's `inputs` says what it rests on. Files in a walked folder that are
+not images by their suffix are listed on stderr as skipped.
 Records go to stdout, or to --output (JSONL, CSV or Parquet by its suffix; with --ray, a path
 without one of those suffixes is a folder of parallel files in --format). Progress goes to stderr.
 The model is --model, else $POSTER_GENRE_MODEL, else the model bundled with the package.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -38,7 +42,8 @@ from poster_genre import __version__
 from poster_genre.analysis import Analysis
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, default_model
 from poster_genre.explain import overlay
-from poster_genre.inputs import Entry, find_entries, is_uri
+from poster_genre.inputs import Entry, carried_columns, find_entries, is_uri
+from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.records import FORMATS, format_for, parquet_modules, records_of, write
 
 
@@ -49,23 +54,27 @@ def classify(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_
     With `explain_dir`, the top genre's activation map over each poster is written there as a PNG
     and the record names it in `explanation`.
     """
+    written: set[Path] = set()  # heatmaps of this run: a rerun overwrites its own files instead of adding more
     for start in range(0, len(entries), batch_size):
         for item, result in records_of(classifier, entries[start:start + batch_size], top_k, min_confidence):
             if explain_dir is not None and isinstance(result, Analysis):
-                item["explanation"] = str(write_explanation(classifier, result, Path(item["file"]), explain_dir))
+                target = write_explanation(classifier, result, Path(item["file"]), explain_dir, written)
+                item["explanation"] = str(target)
             yield item
 
 
-def write_explanation(classifier: GenreClassifier, analysis: Analysis, file: Path, folder: Path) -> Path:
-    """The top genre's heat over the poster as `<folder>/<stem>_<genre>.png` (a new name if taken)."""
+def write_explanation(classifier: GenreClassifier, analysis: Analysis, file: Path, folder: Path,
+                      written: set[Path]) -> Path:
+    """The top genre's heat over the poster as `<folder>/<stem>_<genre>.png`; a second poster of this run with
+    the same name gets `-2`, `-3`, ...; a file left by an earlier run is overwritten."""
     index = int(np.argmax(analysis.probabilities))
     heat = overlay(classifier, analysis.image, analysis.maps, index)
-    folder.mkdir(parents=True, exist_ok=True)
     base = f"{file.stem}_{classifier.labels[index].lower()}"
     target, number = folder / f"{base}.png", 2
-    while target.exists():
+    while target in written:
         target, number = folder / f"{base}-{number}.png", number + 1
     heat.save(target)
+    written.add(target)
     return target
 
 
@@ -94,16 +103,28 @@ def top_k_option(text: str) -> int | str:
     return "all" if text.strip().lower() == "all" else at_least_one(text)
 
 
-def genres_listed(top_k: int | str, labels: tuple[str, ...], run: argparse.ArgumentParser) -> int:
+def checked_top_k(top_k: int | str, classifier: GenreClassifier, run: argparse.ArgumentParser) -> int:
     """--top-k as a number of genres this model has (its card's genre list)."""
-    if top_k == "all":
-        return len(labels)
-    if top_k > len(labels):
-        run.error(f"--top-k: this model has {len(labels)} genres; give 1 to {len(labels)}, or all")
-    return top_k
+    try:
+        return classifier.top_k_count(top_k)
+    except ValueError:
+        run.error(f"--top-k: this model has {len(classifier.labels)} genres; give 1 to {len(classifier.labels)}, "
+                  "or all")
 
 
-def share(text: str) -> float:
+RAY_ADDRESS = re.compile(r"^(local|auto|[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d+)$")
+
+
+def ray_address(text: str) -> str:
+    """--ray's address: `auto`, `ray://host:port` or `host:port` (a poster path here is a misplaced argument)."""
+    if not RAY_ADDRESS.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Ray address (auto, ray://host:10001 or host:port); to use a local Ray, put --ray "
+            "after the paths or write --ray=auto")
+    return text
+
+
+def fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
@@ -127,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="PATH",
                      help="write records here instead of stdout: .jsonl, .csv or .parquet (with --ray, another "
                           "name is a folder of parallel files)")
-    run.add_argument("--min-confidence", type=share, default=0.5, metavar="P",
+    run.add_argument("--min-confidence", type=fraction, default=0.5, metavar="P",
                      help="needs_review when the top confidence is below P, 0..1 (default 0.5)")
     run.add_argument("--model", type=Path,
                      help="ONNX model (default: $POSTER_GENRE_MODEL, else the model bundled with the package)")
@@ -137,7 +158,7 @@ def parser() -> argparse.ArgumentParser:
                           "default 1)")
     run.add_argument("--explain", type=Path, metavar="DIR",
                      help="write the top genre's heatmap over each poster as a PNG into DIR (not with --ray)")
-    run.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+    run.add_argument("--ray", nargs="?", const="local", type=ray_address, metavar="ADDRESS",
                      help="run on a Ray cluster: a local one without ADDRESS, else `auto` or ray://host:port")
     run.add_argument("--actors", type=at_least_one,
                      help="with --ray: model-holding actors (default: the cluster's CPUs / --threads)")
@@ -162,14 +183,16 @@ def main(argv: list[str] | None = None) -> int:
         run.error(f"--output: no folder {Path(args.output).resolve().parent} to write {Path(args.output).name} in")
     if args.ray and args.explain:
         run.error("--explain writes heatmaps on this machine; it cannot be combined with --ray")
-    if args.explain and args.explain.exists() and not args.explain.is_dir():
-        run.error(f"--explain: {args.explain} is a file; give a folder for the heatmaps")
+    if args.explain:
+        make_explain_folder(args.explain, run)
     if args.actors and not args.ray:
         run.error("--actors applies only with --ray")
+    skipped: list[str] = []
     try:
-        entries = list(find_entries(args.paths))
+        entries = list(find_entries(args.paths, skipped))
     except (FileNotFoundError, ImportError, OSError) as error:
         run.error(str(error))
+    report_skipped(skipped)
     if not entries:
         run.error("no image files found in the given paths")
     model = args.model or default_model()
@@ -178,19 +201,39 @@ def main(argv: list[str] | None = None) -> int:
     except ModelNotFoundError as error:
         print(f"{arguments.prog}: error: {error}", file=sys.stderr)
         return 2
-    args.top_k = genres_listed(args.top_k, classifier.labels, run)
+    args.top_k = checked_top_k(args.top_k, classifier, run)
+    carried = carried_columns(entries) if any(entry.catalogue for entry in entries) else None
     if args.ray:
-        return ray_main(args, entries, model, fmt)
+        return ray_main(args, entries, model, fmt, carried)
     if args.explain and not classifier.has_maps:
         print(f"{arguments.prog}: error: the model at {classifier.path} has no activation maps for --explain.",
               file=sys.stderr)
         return 2
     records = progress(classify(classifier, entries, args.top_k, args.min_confidence, args.batch_size, args.explain),
                        len(entries))
-    return finish(records, args.output, fmt, args.top_k)
+    return finish(records, args.output, fmt, args.top_k, carried)
 
 
-def finish(records: Iterable[dict], output: str | None, fmt: str, top_k: int) -> int:
+def make_explain_folder(folder: Path, run: argparse.ArgumentParser) -> None:
+    """Make --explain's folder before any work, or stop with a usage error saying why it cannot be made."""
+    if folder.exists() and not folder.is_dir():
+        run.error(f"--explain: {folder} is a file; give a folder for the heatmaps")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        run.error(f"--explain: cannot make the folder {folder}: {error.strerror or error}")
+
+
+def report_skipped(skipped: list[str], shown: int = 5) -> None:
+    """Say on stderr which files of the walked folders were passed over, and why."""
+    if skipped:
+        names = ", ".join(skipped[:shown]) + (f" and {len(skipped) - shown} more" if len(skipped) > shown else "")
+        print(f"{program_name()}: skipped {len(skipped)} file(s) that are not images by their suffix "
+              f"({', '.join(sorted(IMAGE_SUFFIXES))}; SVG is not supported): {names}", file=sys.stderr)
+
+
+def finish(records: Iterable[dict], output: str | None, fmt: str, top_k: int, carried: list[str] | None = None
+           ) -> int:
     """Write the records; exit status 1 when any of them is an error record, else 0."""
     errors = 0
 
@@ -200,11 +243,12 @@ def finish(records: Iterable[dict], output: str | None, fmt: str, top_k: int) ->
             errors += "error" in item
             yield item
 
-    write(counted(), output, fmt, top_k)
+    write(counted(), output, fmt, top_k, carried)
     return 1 if errors else 0
 
 
-def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: str) -> int:
+def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: str, carried: list[str] | None
+             ) -> int:
     """The same classification on a Ray cluster (poster_genre_ray, installed with the [ray] extra)."""
     try:
         from poster_genre_ray import RaySettings, classify_on_ray, connect, write_folder
@@ -217,7 +261,8 @@ def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: s
     except (ConnectionError, RuntimeError, ValueError) as error:
         print(f"{program_name()}: error: cannot reach the Ray cluster at {args.ray}: {error}", file=sys.stderr)
         return 2
-    settings = RaySettings(args.ray, args.top_k, args.min_confidence, args.batch_size, args.threads or 1, args.actors)
+    settings = RaySettings(args.ray, args.top_k, args.min_confidence, args.batch_size, args.threads or 1, args.actors,
+                           carried)
     if args.output and format_for(args.output, None) is None:  # no file suffix: a folder of parallel files
         return write_folder(entries, model, settings, args.output, fmt)
-    return finish(classify_on_ray(entries, model, settings), args.output, fmt, args.top_k)
+    return finish(classify_on_ray(entries, model, settings), args.output, fmt, args.top_k, carried)

@@ -33,8 +33,9 @@ COLOUR_ANCHORS = np.array([(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99
 @dataclass(frozen=True)
 class Explanation:
     genre: str
-    probability: float
+    probability: float  # the poster's own probability of the genre: what the heat is evidence for
     overlay: Image.Image  # the poster with the genre's heat, at the poster's aspect ratio
+    answer: float  # the answer's probability of the genre (the poster's fused with a title and year when given)
 
 
 def evidence(maps: np.ndarray, index: int, form: str = "contrast") -> np.ndarray:
@@ -113,7 +114,8 @@ def heat(classifier: GenreClassifier, analysis: Analysis, genre: str | None = No
         raise ValueError(f"The model at {classifier.path} has no activation maps; re-export it.")
     index = int(analysis.probabilities.argmax()) if genre is None else classifier.labels.index(genre)
     shown = overlay(classifier, analysis.image, analysis.maps, index, form)
-    return Explanation(classifier.labels[index], float(analysis.probabilities[index]), shown)
+    return Explanation(classifier.labels[index], float(analysis.poster_probabilities[index]), shown,
+                       float(analysis.probabilities[index]))
 
 
 def explain(classifier: GenreClassifier, source: ImageSource, genre: str | None = None,

@@ -1,5 +1,6 @@
 """Where posters come from: files, folders walked for image files, object-store prefixes, and
-catalogue CSVs (a `file` column, optional `title` and `year`).
+catalogue CSVs (a `file` column, optional `title` and `year`; every other column is carried through
+to the records, with the catalogue's name and the row number, so they can be joined back).
 
 Local paths need nothing more. `s3://`, `gs://` (and other URIs pyarrow knows, such as `file://`)
 are listed and read through pyarrow's filesystems, so that the Ray workers can read them wherever
@@ -20,57 +21,93 @@ URI_MARK = "://"
 
 
 CATALOGUE_COLUMNS = ("file", "title", "year")
+RECORD_FIELDS = ("file", "catalogue", "row", "labels", "genres", "needs_review", "inputs", "explanation", "error")
+RENAMED = "catalogue_"  # the prefix of a carried column whose name is a record field (`genres` -> `catalogue_genres`)
 
 
 @dataclass(frozen=True)
 class Entry:
     """One poster to classify: its name, and the title and year a catalogue row gave it (as read: the
-    analysis checks them), or the problem that keeps the row from naming a poster."""
+    analysis checks them), or the problem that keeps the row from naming a poster. A catalogue row also
+    names its catalogue, its row number (the header is row 1) and its other columns' cells."""
 
     file: str
     title: object = None
     year: object = None
     problem: str | None = None
+    catalogue: str | None = None
+    row: int | None = None
+    columns: tuple[tuple[str, str], ...] = ()  # (column, cell) of the row's other columns, in the CSV's order
 
     @property
     def text(self) -> tuple[object, object]:
         return self.title, self.year
 
+    @property
+    def where(self) -> str:
+        """The row's place, for messages: "Row 5 of films.csv", or "" for a poster not from a catalogue."""
+        return f"Row {self.row} of {Path(self.catalogue).name}" if self.catalogue else ""
 
-def find_entries(names: Iterable[str]) -> Iterator[Entry]:
-    """`find_images`, with each catalogue CSV (a local `*.csv` file) read row by row."""
+    def carried(self) -> dict[str, object]:
+        """What the record carries from the catalogue: its name, the row number and the other columns."""
+        if self.catalogue is None:
+            return {}
+        return {"catalogue": self.catalogue, "row": self.row, **dict(self.columns)}
+
+
+def carried_columns(entries: Iterable[Entry]) -> list[str]:
+    """The catalogue columns the records of `entries` carry, in first-seen order."""
+    return list(dict.fromkeys(column for entry in entries for column, _ in entry.columns))
+
+
+def find_entries(names: Iterable[str], skipped: list[str] | None = None) -> Iterator[Entry]:
+    """`find_images`, with each catalogue CSV (a local `*.csv` file) read row by row; files a folder walk
+    passes over (not image files by name) are added to `skipped`."""
     for name in names:
         if not is_uri(name) and Path(name).suffix.lower() == ".csv" and Path(name).is_file():
             yield from read_catalogue(Path(name))
         else:
-            yield from (Entry(file) for file in find_images([name]))
+            yield from (Entry(file) for file in find_images([name], skipped))
 
 
 def read_catalogue(path: Path) -> Iterator[Entry]:
-    """A catalogue's rows: `file` (relative to the CSV's folder, or absolute), optional `title` and `year`;
-    other columns are ignored. A BOM is skipped and quoted commas are kept; a row that names no file, or
-    whose file, title or year is not UTF-8 text, becomes a problem entry, and the other rows go on."""
+    """A catalogue's rows: `file` (relative to the CSV's folder, or absolute), optional `title` and `year`,
+    and any other columns, carried through as text. A BOM is skipped and quoted commas are kept; a row that
+    names no file, or whose cells are not UTF-8 text, becomes a problem entry, and the other rows go on."""
     text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
     rows = csv.reader(text.splitlines(keepends=True))
-    header = [column.strip().lower() for column in next(rows, [])]
-    if "file" not in header:
+    header = [column.strip() for column in next(rows, [])]
+    lower = [column.lower() for column in header]
+    if "file" not in lower:
         yield Entry(str(path), problem=f"The catalogue {path.name} has no `file` column (its columns: "
                                        f"{', '.join(header) or 'none'}); name each poster in a `file` column.")
         return
-    where = {column: header.index(column) for column in CATALOGUE_COLUMNS if column in header}
+    where = {column: lower.index(column) for column in CATALOGUE_COLUMNS if column in lower}
+    others = [(_carried_name(name), i) for i, name in enumerate(header) if lower[i] not in CATALOGUE_COLUMNS and name]
     for number, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = {column: row[i] if i < len(row) else "" for column, i in where.items()}
-        file = cells["file"].strip()
-        poster = file if not file or is_uri(file) or Path(file).is_absolute() else str(path.parent / file)
-        broken = [column for column, cell in cells.items() if _undecodable(cell)]
-        if not file:
-            yield Entry(f"{path}:{number}", problem=f"Row {number} of {path.name} names no poster file.")
-        elif broken:
-            yield Entry(poster, problem=f"Row {number} of {path.name}: its {broken[0]} is not UTF-8 text.")
-        else:
-            yield Entry(poster, cells.get("title"), cells.get("year"))
+        if any(cell.strip() for cell in row):
+            yield _row_entry(path, number, row, where, others)
+
+
+def _row_entry(path: Path, number: int, row: list[str], where: dict[str, int], others: list[tuple[str, int]]
+               ) -> Entry:
+    cells = {column: row[i] if i < len(row) else "" for column, i in where.items()}
+    carried = tuple((name, row[i] if i < len(row) else "") for name, i in others)
+    file = cells["file"].strip()
+    poster = file if not file or is_uri(file) or Path(file).is_absolute() else str(path.parent / file)
+    broken = [column for column, cell in (*cells.items(), *carried) if _undecodable(cell)]
+    place = {"catalogue": str(path), "row": number}
+    if broken:
+        return Entry(poster or str(path), problem=f"Row {number} of {path.name}: its {broken[0]} is not UTF-8 text.",
+                     **place, columns=tuple((n, c.encode("utf-8", "replace").decode()) for n, c in carried))
+    if not file:
+        return Entry(str(path), problem=f"Row {number} of {path.name} names no poster file.", **place, columns=carried)
+    return Entry(poster, cells.get("title"), cells.get("year"), **place, columns=carried)
+
+
+def _carried_name(column: str) -> str:
+    """A carried column's name in the record: as in the CSV, prefixed where a record field has it."""
+    return f"{RENAMED}{column}" if column.lower() in RECORD_FIELDS else column
 
 
 def _undecodable(cell: str) -> bool:
@@ -81,13 +118,17 @@ def is_uri(name: str) -> bool:
     return URI_MARK in name
 
 
-def find_images(names: Iterable[str]) -> Iterator[str]:
-    """Files as given; folders and URI prefixes walked recursively for image files, in sorted order."""
+def find_images(names: Iterable[str], skipped: list[str] | None = None) -> Iterator[str]:
+    """Files as given; folders and URI prefixes walked recursively for image files, in sorted order. Files
+    of a walked folder that are not image files by their suffix are added to `skipped`."""
     for name in names:
         if is_uri(name):
             yield from _list_uri(name)
         elif Path(name).is_dir():
-            yield from sorted(str(p) for p in Path(name).rglob("*") if p.is_file() and _is_image(p.name))
+            files = sorted(p for p in Path(name).rglob("*") if p.is_file())
+            if skipped is not None:
+                skipped += [str(p) for p in files if not _is_image(p.name)]
+            yield from (str(p) for p in files if _is_image(p.name))
         else:
             yield name
 

@@ -1,7 +1,7 @@
 """The one preprocessing function shared by training, export checks, the app and the CLI.
 
-A poster goes in as a path, bytes, a file object or a PIL image; out comes a float32
-array of shape (height, width, 3) holding RGB values in 0..255. The model normalises
+A poster goes in as a path, bytes, a file object, a PIL image or a numpy array (H, W, 3) of
+uint8 RGB; out comes a float32 array of shape (height, width, 3) holding RGB values in 0..255. The model normalises
 internally, so nothing here rescales colours.
 """
 
@@ -15,7 +15,9 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ImageSource = Union[str, PathLike, bytes, BinaryIO, Image.Image]
+ImageSource = Union[str, PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image, np.ndarray]
+ACCEPTED = ("a path (str or pathlib.Path), bytes, a file object opened in binary mode, a PIL image, "
+            "or a numpy array of uint8 RGB values (height, width, 3) or grey levels (height, width)")
 
 MAX_PIXELS = 40_000_000  # larger declared sizes are refused before decoding (decompression bombs)
 MIN_SIDE = 16  # smaller images carry no poster to classify
@@ -25,6 +27,10 @@ RESIZE_POLICY = "center-crop to the model's aspect ratio, then bilinear resize"
 
 class InvalidImageError(ValueError):
     """The input is not an image this project can classify; the message says why."""
+
+
+class UnsupportedInputError(InvalidImageError, TypeError):
+    """The input is of a type that cannot hold a poster (a dict, a number, ...); the message lists those that can."""
 
 
 def load_image(source: ImageSource) -> Image.Image:
@@ -66,7 +72,34 @@ def _decode_jpeg_smaller(image: Image.Image, size: tuple[int, int]) -> None:
         image.draft(image.mode, (side, side))
 
 
+def describe(source: object) -> str:
+    """A short name of an input for messages: the path, or what kind of object it is."""
+    if isinstance(source, (str, PathLike)):
+        return str(source)
+    if isinstance(source, np.ndarray):
+        return f"numpy array {source.shape} {source.dtype}"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"{type(source).__name__} ({len(source):,} bytes)"
+    return getattr(source, "name", None) if isinstance(getattr(source, "name", None), str) \
+        else f"{type(source).__module__.split('.')[0]}.{type(source).__name__}".removeprefix("builtins.")
+
+
+def from_array(array: np.ndarray) -> Image.Image:
+    """A numpy array of uint8 RGB (H, W, 3), RGBA (H, W, 4) or grey (H, W) as a PIL image, or a clear refusal."""
+    if array.dtype != np.uint8:
+        raise InvalidImageError(f"A numpy array poster must hold uint8 values 0..255, not {array.dtype}; "
+                                "convert it with array.astype(np.uint8) after scaling to 0..255.")
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise InvalidImageError(f"A numpy array poster must be (height, width, 3) RGB, (height, width, 4) RGBA or "
+                                f"(height, width) grey, not of shape {array.shape}.")
+    return Image.fromarray(np.ascontiguousarray(array))
+
+
 def _open(source: ImageSource) -> Image.Image:
+    if isinstance(source, np.ndarray):
+        return from_array(source)
+    if isinstance(source, memoryview):
+        source = source.tobytes()
     if isinstance(source, (bytes, bytearray)):
         if not source:
             raise InvalidImageError("The file is empty (0 bytes).")
@@ -78,6 +111,8 @@ def _open(source: ImageSource) -> Image.Image:
         except OSError as error:
             raise InvalidImageError(f"Cannot read the file: {error.strerror or error}.") from error
         return _open(data)
+    elif not callable(getattr(source, "read", None)):
+        raise UnsupportedInputError(f"Cannot read a poster from a {describe(source)}; give {ACCEPTED}.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -85,9 +120,21 @@ def _open(source: ImageSource) -> Image.Image:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise InvalidImageError("The image declares too many pixels to decode safely.") from error
     except UnidentifiedImageError as error:
+        if _is_svg(source):
+            raise InvalidImageError("SVG (vector) images are not supported; save the poster as JPEG or PNG.") from error
         raise InvalidImageError("The file is not an image in a format this app can read.") from error
     except (OSError, ValueError, SyntaxError) as error:
         raise InvalidImageError(f"The image file is damaged or truncated ({error}).") from error
+
+
+def _is_svg(stream: BinaryIO) -> bool:
+    """Whether the stream starts like an SVG document (an XML prolog or comment, then an <svg> element)."""
+    try:
+        stream.seek(0)
+        head = bytes(stream.read(4096)).lstrip().lower()
+    except (OSError, AttributeError, TypeError, ValueError):  # a stream that cannot be reread
+        return False
+    return head.startswith(b"<svg") or (head.startswith((b"<?xml", b"<!--", b"<!doctype svg")) and b"<svg" in head)
 
 
 def _check_size(size: tuple[int, int]) -> None:

@@ -1,9 +1,11 @@
 """Catalogue records: one dict per poster, and the files they are written to (JSONL, CSV, Parquet).
 
-A record holds `file`, then either `labels` (genres with confidences, most likely first), `genres`
-(the tag set), `needs_review` (top confidence below the review threshold) and `inputs` (what the
-answer rests on: "poster", and "title" and "year" when a catalogue gave them), or `error`. The
-local CLI and the Ray pipeline build records here, from the same analysis.
+A record holds `file`; for a catalogue row, `catalogue` (the CSV), `row` (its row number, the header
+being row 1) and the row's other columns as they were; then either `labels` (genres with confidences,
+most likely first), `genres` (the tag set), `needs_review` (top confidence below the review
+threshold) and `inputs` (what the answer rests on: "poster", and "title" and "year" when a catalogue
+gave them), or `error` (naming the row for a catalogue row). The local CLI and the Ray pipeline
+build records here, from the same analysis.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ FORMATS = ("jsonl", "csv", "parquet")
 SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
-def record(classifier: GenreClassifier, file: str, result: Analysis | Refusal, top_k: int,
+def record(classifier: GenreClassifier, entry: Entry, result: Analysis | Refusal, top_k: int,
            min_confidence: float) -> dict:
     """The record of one poster's analysis or refusal."""
+    head = {"file": entry.file, **entry.carried()}
     if isinstance(result, Refusal):
-        return {"file": file, "error": result.reason}
+        named = result.reason.startswith(entry.where) if entry.where else True
+        return {**head, "error": result.reason if named else f"{entry.where} ({entry.file}): {result.reason}"}
     tagging = classifier.tagging(result.probabilities, top_k, result.text.mode)
-    return {"file": file,
+    return {**head,
             "labels": [{"label": p.label, "confidence": round(p.confidence, 4)} for p in tagging.ranked],
             "genres": list(tagging.genres), "needs_review": tagging.top.confidence < min_confidence,
             "inputs": result.text.inputs}
@@ -40,7 +44,7 @@ def records_of(classifier: GenreClassifier, entries: list[Entry], top_k: int, mi
     """The records of a batch of entries (one model run), each beside the analysis it came from."""
     sources = [Refusal(e.problem) if e.problem else source(e.file) for e in entries]
     results = analyse_batch(classifier, sources, [e.text for e in entries])
-    return [(record(classifier, e.file, r, top_k, min_confidence), r) for e, r in zip(entries, results)]
+    return [(record(classifier, e, r, top_k, min_confidence), r) for e, r in zip(entries, results)]
 
 
 def format_for(path: Path | str, default: str | None) -> str | None:
@@ -49,9 +53,11 @@ def format_for(path: Path | str, default: str | None) -> str | None:
 
 
 def csv_row(record: dict) -> dict:
-    """A record flattened for CSV: label_i and confidence_i, genres joined with `|`, needs_review as true/false."""
+    """A record flattened for CSV: label_i and confidence_i, genres joined with `|`, needs_review as true/false;
+    a catalogue's name, row number and carried columns as they are."""
     review = record.get("needs_review")
-    row = {"file": record["file"], "error": record.get("error", ""),
+    carried = {key: value for key, value in record.items() if key not in NESTED}
+    row = {**carried, "error": record.get("error", ""),
            "needs_review": "" if review is None else str(review).lower(),
            "genres": "|".join(record.get("genres", [])), "inputs": "|".join(record.get("inputs", [])),
            "explanation": record.get("explanation", "")}
@@ -60,9 +66,19 @@ def csv_row(record: dict) -> dict:
     return row
 
 
-def csv_columns(top_k: int) -> list[str]:
+NESTED = ("labels", "genres", "needs_review", "inputs", "explanation", "error")  # flattened by csv_row
+
+
+def csv_columns(top_k: int, carried: list[str] | None = None) -> list[str]:
+    """The CSV header: file, [catalogue, row, the carried columns,] label_1, confidence_1, ..., then the rest.
+    `carried` is None when no poster came from a catalogue."""
     ranked = [f"{kind}_{i}" for i in range(1, top_k + 1) for kind in ("label", "confidence")]
-    return ["file", *ranked, "genres", "needs_review", "inputs", "explanation", "error"]
+    return ["file", *catalogue_fields(carried), *ranked, "genres", "needs_review", "inputs", "explanation", "error"]
+
+
+def catalogue_fields(carried: list[str] | None) -> list[str]:
+    """The record fields a run's catalogues add: none without a catalogue, else catalogue, row and the columns."""
+    return [] if carried is None else ["catalogue", "row", *carried]
 
 
 def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
@@ -70,28 +86,31 @@ def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
         out.write(json.dumps(item) + "\n")
 
 
-def write_csv(records: Iterable[dict], out: TextIO, top_k: int) -> None:
-    """Flat CSV: file, label_1, confidence_1, ..., genres and inputs (`|`-joined), needs_review, explanation, error."""
-    writer = csv.DictWriter(out, csv_columns(top_k), lineterminator="\n")
+def write_csv(records: Iterable[dict], out: TextIO, top_k: int, carried: list[str] | None = None) -> None:
+    """Flat CSV: file, [catalogue, row, carried columns,] label_1, confidence_1, ..., genres and inputs
+    (`|`-joined), needs_review, explanation, error."""
+    writer = csv.DictWriter(out, csv_columns(top_k, carried), lineterminator="\n")
     writer.writeheader()
     for item in records:
         writer.writerow(csv_row(item))
 
 
-def write_parquet(records: Iterable[dict], path: Path | str) -> None:
+def write_parquet(records: Iterable[dict], path: Path | str, carried: list[str] | None = None) -> None:
     """One Parquet file; fields a record lacks (`error`, or `labels`...) are null. Needs pyarrow."""
     pyarrow, parquet = parquet_modules()
     rows = list(records)
-    schema = record_schema(pyarrow, explanation=any("explanation" in row for row in rows))
+    schema = record_schema(pyarrow, explanation=any("explanation" in row for row in rows), carried=carried)
     parquet.write_table(pyarrow.Table.from_pylist(rows, schema=schema), str(path))
 
 
-def record_schema(pyarrow, explanation: bool = False):
-    """The Parquet schema of records, in record order; `explanation` only where heatmaps were written."""
+def record_schema(pyarrow, explanation: bool = False, carried: list[str] | None = None):
+    """The Parquet schema of records, in record order; `explanation` only where heatmaps were written, the
+    catalogue's fields (strings, the row an integer) only where a catalogue was read."""
     label = pyarrow.struct([("label", pyarrow.string()), ("confidence", pyarrow.float64())])
-    fields = [("file", pyarrow.string()), ("labels", pyarrow.list_(label)), ("genres", pyarrow.list_(pyarrow.string())),
-              ("needs_review", pyarrow.bool_()), ("inputs", pyarrow.list_(pyarrow.string())),
-              ("explanation", pyarrow.string()), ("error", pyarrow.string())]
+    catalogue = [(name, pyarrow.int64() if name == "row" else pyarrow.string()) for name in catalogue_fields(carried)]
+    fields = [("file", pyarrow.string()), *catalogue, ("labels", pyarrow.list_(label)),
+              ("genres", pyarrow.list_(pyarrow.string())), ("needs_review", pyarrow.bool_()),
+              ("inputs", pyarrow.list_(pyarrow.string())), ("explanation", pyarrow.string()), ("error", pyarrow.string())]
     return pyarrow.schema([f for f in fields if explanation or f[0] != "explanation"])
 
 
@@ -105,10 +124,11 @@ def parquet_modules():
     return pyarrow, parquet
 
 
-def write(records: Iterable[dict], output: Path | str | None, fmt: str, top_k: int) -> None:
-    """Records to `output` (stdout when None) in `fmt`."""
+def write(records: Iterable[dict], output: Path | str | None, fmt: str, top_k: int,
+          carried: list[str] | None = None) -> None:
+    """Records to `output` (stdout when None) in `fmt`; `carried`: the catalogue columns (None: no catalogue)."""
     if fmt == "parquet":
-        write_parquet(records, output)
+        write_parquet(records, output, carried)
         return
     with (open(output, "w", newline="", encoding="utf-8") if output else nullcontext(sys.stdout)) as out:
-        write_csv(records, out, top_k) if fmt == "csv" else write_jsonl(records, out)
+        write_csv(records, out, top_k, carried) if fmt == "csv" else write_jsonl(records, out)

@@ -11,6 +11,7 @@ an error record, never a failed task. Install with `pip install "poster-genre[ra
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -34,6 +35,11 @@ class RaySettings:
     batch_size: int  # posters per model run in an actor
     threads: int = 1  # onnxruntime threads per actor (the CPUs each actor reserves)
     actors: int | None = None  # default: the cluster's CPUs / threads
+    carried: list[str] | None = None  # the catalogue columns records carry (None: no catalogue in the run)
+
+    def schema(self) -> pyarrow.Schema:
+        """The records' schema (no explanation: --explain is refused with --ray)."""
+        return record_schema(pyarrow, carried=self.carried)
 
 
 class Tagger:
@@ -45,13 +51,11 @@ class Tagger:
         self.settings = settings
 
     def __call__(self, batch: pyarrow.Table) -> pyarrow.Table:
-        entries = [Entry(**row) for row in batch.to_pylist()]
+        entries = [Entry(**{**row, "columns": tuple(map(tuple, json.loads(row["columns"])))})
+                   for row in batch.to_pylist()]
         rows = [item for item, _ in records_of(self.classifier, entries, self.settings.top_k,
                                                self.settings.min_confidence)]
-        return pyarrow.Table.from_pylist(rows, schema=SCHEMA)
-
-
-SCHEMA = record_schema(pyarrow)  # no explanation: --explain is refused with --ray
+        return pyarrow.Table.from_pylist(rows, schema=self.settings.schema())
 
 
 def connect(address: str) -> None:
@@ -68,13 +72,24 @@ def records_dataset(entries: list[Entry], model: Path, settings: RaySettings) ->
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     actors = settings.actors or max(1, int(ray.cluster_resources().get("CPU", 1)) // settings.threads)
-    items = [{"file": e.file, "title": _text(e.title), "year": _text(e.year), "problem": e.problem} for e in entries]
-    names = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // settings.batch_size, 4 * actors)))
+    items = [{"file": e.file, "title": _text(e.title), "year": _text(e.year), "problem": e.problem,
+              "catalogue": e.catalogue, "row": e.row, "columns": json.dumps(e.columns)} for e in entries]
+    blocks, batch_size = work_split(len(items), actors, settings.batch_size)
+    names = ray.data.from_items(items, override_num_blocks=blocks)
     text = text_model_beside(model)
     models = {"model": ray.put(model.read_bytes()), "text": ray.put(text.read_bytes()) if text.is_file() else None}
     return names.map_batches(Tagger, fn_constructor_kwargs={**models, "settings": settings},
-                             batch_size=settings.batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
+                             batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
                              num_cpus=settings.threads, batch_format="pyarrow")
+
+
+def work_split(posters: int, actors: int, batch_size: int) -> tuple[int, int]:
+    """Blocks and batch size so that every actor gets work: a multiple of the pool's size in blocks (4 per actor
+    where there are posters enough), and batches no larger than a block (Ray would merge smaller blocks up to a
+    batch, handing every poster to one actor)."""
+    per_actor = max(1, min(4, posters // (actors * batch_size)))
+    blocks = max(1, min(posters, actors * per_actor))
+    return blocks, max(1, min(batch_size, posters // blocks))
 
 
 def _text(value: object) -> str | None:
@@ -107,7 +122,7 @@ def write_folder(entries: list[Entry], model: Path, settings: RaySettings, folde
     if fmt == "parquet":
         dataset.write_parquet(folder)
     elif fmt == "csv":
-        columns = csv_columns(settings.top_k)
+        columns = csv_columns(settings.top_k, settings.carried)
         dataset.map(lambda row: text_row(csv_row(present(row)), columns)).write_csv(folder)
     else:
         dataset.write_json(folder)

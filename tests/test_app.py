@@ -20,7 +20,8 @@ def predict(client, path, *args):
 
 
 def explain(client, path, genre):
-    return client.predict(handle_file(str(path)), genre, api_name="/explain")
+    """The heatmap's path from /explain (which also names the genre and the poster's probability of it)."""
+    return client.predict(handle_file(str(path)), genre, api_name="/explain")[0]
 
 
 MULTI_LABEL = GenreClassifier(MODEL).card.multi_label
@@ -59,6 +60,36 @@ def test_explain_returns_an_overlay_that_depends_on_the_genre(client, sample_pos
     assert default.size[0] / default.size[1] == pytest.approx(poster.size[0] / poster.size[1], abs=0.01)
     assert np.array_equal(np.asarray(default), np.asarray(first))  # the most likely genre by default
     assert np.abs(np.asarray(first, float) - np.asarray(last, float)).mean() > 1
+
+
+def test_explain_names_the_genre_and_the_posters_own_probability(client, sample_poster):
+    probabilities = predict(client, sample_poster)
+    least = min(probabilities, key=probabilities.get)
+    _, genre, probability = client.predict(handle_file(str(sample_poster)), None, api_name="/explain")
+    assert (genre, probability) == (next(iter(probabilities)), probabilities[genre])  # the most likely genre
+    _, genre, probability = client.predict(handle_file(str(sample_poster)), least, api_name="/explain")
+    assert (genre, probability) == (least, probabilities[least])
+
+
+def test_an_svg_is_refused_saying_svg_is_not_supported(client, app_server, tmp_path):
+    svg = tmp_path / "poster.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300"><rect width="200" height="300"/></svg>')
+    with pytest.raises(Exception, match="SVG \\(vector\\) images are not supported"):
+        predict(client, svg)
+    assert app_server.alive()
+
+
+def test_a_busy_port_is_one_clear_line(examples_dir, app_server):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    port = app_server.url.rsplit(":", 1)[1].strip("/")
+    result = subprocess.run([sys.executable, "app.py", "--port", port], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
 
 
 def test_explain_refuses_unknown_genres_and_bad_files(client, app_server, sample_poster, tmp_path):

@@ -67,10 +67,13 @@ def test_wheel_and_sdist_hold_the_model(dist):
         assert archive.read("poster_genre/model.text.onnx") == (REPO / "model.text.onnx").read_bytes()
         names = archive.namelist()
     assert not any(name.startswith(("train/", "export/", "tests/", "app.py")) for name in names)
+    [licence] = [name for name in names if name.endswith(".dist-info/licenses/LICENSE")]
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read(licence) == (REPO / "LICENSE").read_bytes()
     print(f"wheel {wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB")
     sdist = next(dist.glob("*.tar.gz"))
     listing = subprocess.run(["tar", "tzf", str(sdist)], capture_output=True, text=True, check=True).stdout
-    assert f"poster_genre-{__version__}/model.onnx" in listing
+    assert f"poster_genre-{__version__}/model.onnx" in listing and f"poster_genre-{__version__}/LICENSE" in listing
 
 
 @pytest.fixture(scope="module")

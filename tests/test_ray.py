@@ -140,3 +140,13 @@ def test_importing_the_package_or_its_cli_never_imports_ray():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.parametrize("posters, actors, batch_size", [(30, 2, 16), (1000, 2, 16), (3, 4, 16), (1, 2, 16),
+                                                          (200, 8, 4)])
+def test_blocks_give_every_actor_work(posters, actors, batch_size):
+    from poster_genre_ray import work_split
+
+    blocks, batch = work_split(posters, actors, batch_size)
+    assert blocks % actors == 0 or blocks == posters  # a multiple of the pool, or one block a poster
+    assert blocks >= min(actors, posters) and batch <= max(1, posters // blocks) and 1 <= batch <= batch_size

@@ -48,7 +48,7 @@ def test_bundle_serves_predict_and_explain_with_examples(bundle, tmp_path):
         poster = tmp_path / "poster.png"
         synthetic_poster(4, (300, 450)).save(poster)
         assert set(client.predict(handle_file(str(poster)), api_name="/predict")) == set(GenreClassifier(MODEL).labels)
-        overlay = Image.open(client.predict(handle_file(str(poster)), None, api_name="/explain"))
+        overlay = Image.open(client.predict(handle_file(str(poster)), None, api_name="/explain")[0])
         assert overlay.size == (300, 450)
         config = httpx.get(server.url + "config", timeout=10).text
         assert "Example posters" in config

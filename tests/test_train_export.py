@@ -154,7 +154,7 @@ def test_app_serves_the_model(trained, tiny_dataset):
         expected = ([tags["most_likely"]["label"]] if kind == SINGLE_LABEL else
                     [g for g, p in probabilities.items() if p >= thresholds[g]])
         assert tags["genres"] == expected
-        assert Image.open(client.predict(poster, None, api_name="/explain")).size == Image.open(path).size
+        assert Image.open(client.predict(poster, None, api_name="/explain")[0]).size == Image.open(path).size
     finally:
         server.stop()
 
