@@ -6,27 +6,22 @@
 Serving needs only onnxruntime, numpy, pillow and gradio: no TensorFlow, no matplotlib.
 """
 
-# No `from __future__ import annotations`: gr.api reads the endpoints' return types (a tuple is several outputs).
+from __future__ import annotations
+
 import argparse
-import hashlib
 import os
 import socket
-import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import gradio as gr
-from gradio.data_classes import FileData
-from PIL import Image
 
-from poster_genre import GenreClassifier, InvalidImageError
-from poster_genre.analysis import Analysis, analyse, with_text
-from poster_genre.classifier import default_model
-from poster_genre.explain import UnknownGenreError, explain as explain_poster, heat
+from poster_genre import GenreClassifier
+from poster_genre.card_markdown import card_markdown
+from poster_genre.model import default_model
+from poster_genre.page import Handlers
 from poster_genre.preprocess import IMAGE_SUFFIXES
-from poster_genre.text import NO_TEXT, TITLE_LIMIT, TextInput, TextInputError
+from poster_genre.text import TITLE_LIMIT
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = "15mb"
@@ -50,67 +45,6 @@ def example_posters(folder: Path) -> list[list[str]]:
     if not folder.is_dir():
         return []
     return [[str(p)] for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
-
-
-@contextmanager
-def refusing() -> Iterator[None]:
-    """Turn our own clear refusals (an unusable image, an unknown genre) into the caller's gr.Error."""
-    try:
-        yield
-    except (InvalidImageError, TextInputError, UnknownGenreError) as error:
-        raise refuse(str(error)) from None
-
-
-def refuse(message: str) -> gr.Error:
-    return gr.Error(message, print_exception=False)
-
-
-HOW_TO_SEND = "send it as a file: client.predict(handle_file('poster.jpg'), ..., api_name=...)"
-
-
-def uploaded_path(poster: FileData | dict | str | None) -> str:
-    """The server's copy of an API upload (gr.api passes FileData as a dict), or a refusal saying how to send it."""
-    if poster is None:
-        raise refuse(f"No poster was sent; {HOW_TO_SEND}.")
-    if isinstance(poster, str):
-        raise refuse(f"The poster {poster[:80]!r} is a plain string, not an uploaded file; {HOW_TO_SEND}.")
-    if not isinstance(poster, dict) or not poster.get("path"):
-        raise refuse(f"The poster is not an uploaded file; {HOW_TO_SEND}.")
-    return poster["path"]
-
-
-def whole_top_k(top_k: object, highest: int) -> int:
-    """`top_k` as a whole number from 1 to `highest`, or a refusal saying what to send."""
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, float)) or int(top_k) != top_k:
-        raise refuse(f"top_k must be a whole number from 1 to {highest} (leave it out for every genre), "
-                     f"not {top_k!r}.")
-    if not 1 <= top_k <= highest:
-        raise refuse(f"top_k must be between 1 and {highest}, not {top_k}.")
-    return int(top_k)
-
-
-def tags_markdown(tags: list[str], most_likely: tuple[str, float]) -> str:
-    """The tag set in words; when it is empty, the most likely genre as a hint."""
-    if tags:
-        return "**Tags:** " + ", ".join(tags)
-    return f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
-
-
-@dataclass
-class PageAnswer:
-    """What the page shows for a poster, field by field in the order of `Page.answer_outputs`."""
-
-    analysis: Analysis | None = None  # the session state: one model run, kept for re-ranking, re-drawing, re-titling
-    genres: dict[str, float] | None = None
-    tags: str = ""
-    changed: str = ""  # what the title and year changed against the poster alone
-    caption: str = ""
-    heatmap: Image.Image | None = None
-
-    def values(self) -> tuple:
-        """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy), then the
-        heatmap section, shown only beside an answer that has a heatmap."""
-        return (*(getattr(self, field.name) for field in fields(self)), gr.Accordion(visible=self.heatmap is not None))
 
 
 @dataclass
@@ -137,116 +71,6 @@ class Page:
         return [self.analysis, self.genres, self.tag_line, self.changed, self.caption, self.heatmap, self.heat_section]
 
 
-class Handlers:
-    """The page's handlers and the API's endpoints, over one classifier and its one analysis path."""
-
-    def __init__(self, classifier: GenreClassifier) -> None:
-        self.classifier = classifier
-        self.labels = classifier.labels
-        self.overlays = Path(tempfile.mkdtemp(prefix="poster-genre-explain-"))  # /explain's PNGs, before Gradio's cache
-
-    def upload(self, poster: str | None, shown: Analysis | None, title: str, year: str, top_k: int,
-               genre: str | None) -> tuple:
-        """The page's one model run per poster; a refused poster clears the previous answer and says why.
-
-        A poster that replaces another (or its removal) clears the title and year, which were the other film's;
-        a title typed before the first poster is kept and used. Returns the answer, then the title and year."""
-        if poster is None or shown is not None:
-            title, year = "", ""
-        if poster is None:
-            return *PageAnswer().values(), title, year
-        try:
-            analysis = analyse(self.classifier, poster)
-        except InvalidImageError as error:
-            return *PageAnswer(tags=f"**Not classified:** {error}").values(), title, year
-        return *self.answer(analysis, title, year, top_k, genre).values(), title, year
-
-    def retext(self, analysis: Analysis | None, title: str, year: str, top_k: int, genre: str | None) -> tuple:
-        """A new title or year for the shown poster: the text model and fusion only, no image model run."""
-        return (PageAnswer() if analysis is None else self.answer(analysis, title, year, top_k, genre)).values()
-
-    def answer(self, shown: Analysis, title: str, year: str, top_k: int, genre: str | None) -> PageAnswer:
-        """The page's answer for one poster's analysis (with whatever text it had) with a title and year
-        (either may be empty)."""
-        poster_only = with_text(self.classifier, shown, NO_TEXT)
-        try:
-            analysis = with_text(self.classifier, poster_only, TextInput.of(title, year))
-            changed = self.changed_markdown(poster_only, analysis)
-        except TextInputError as error:
-            analysis, changed = poster_only, f"**Title and year not used:** {error} The answer is the poster's alone."
-        return PageAnswer(analysis, self.ranked(analysis.probabilities, top_k), self.tags_line(analysis), changed,
-                          *self.heat_view(analysis, genre))
-
-    def tags_line(self, analysis: Analysis) -> str:
-        tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
-        return tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence))
-
-    def changed_markdown(self, poster_only: Analysis, analysis: Analysis) -> str:
-        """Poster alone against poster with the title and year: the top genres and tags of each."""
-        if analysis.text.mode is None:
-            return ""
-
-        def summary(item: Analysis) -> str:
-            tagging = self.classifier.tagging(item.probabilities, 3, item.text.mode)
-            top = ", ".join(f"{p.label} {p.confidence:.0%}" for p in tagging.ranked)
-            return f"{top}; tags: {', '.join(tagging.genres) or 'none'}"
-
-        given = " and ".join(analysis.text.inputs[1:])
-        return (f"**What the {given} changed**\n\n- Poster alone: {summary(poster_only)}\n"
-                f"- With the {given}: {summary(analysis)}")
-
-    def rerank(self, analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
-        return None if analysis is None else self.ranked(analysis.probabilities, top_k)
-
-    def reheat(self, analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
-        return ("", None) if analysis is None else self.heat_view(analysis, genre)
-
-    def predict(self, poster: FileData, top_k: int | None = None, title: str | None = None,
-                year: int | str | None = None) -> dict[str, float]:
-        """Genres of a movie poster with their probabilities, most likely first (every genre by default); the
-        film's title and year, when given, are combined with the poster."""
-        top_k = len(self.labels) if top_k is None else whole_top_k(top_k, len(self.labels))
-        return self.ranked(self.analysis(poster, title, year).probabilities, top_k)
-
-    def tags(self, poster: FileData, title: str | None = None, year: int | str | None = None) -> dict:
-        """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability; the
-        film's title and year, when given, are combined with the poster."""
-        analysis = self.analysis(poster, title, year)
-        tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
-        return {"genres": list(tagging.genres),
-                "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
-
-    def explain(self, poster: FileData, genre: str | None = None) -> tuple[FileData, str, float]:
-        """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG, the
-        genre shown and the poster's probability of it."""
-        path = uploaded_path(poster)
-        with refusing():
-            shown = explain_poster(self.classifier, path, genre or None)
-        target = self.overlays / f"{hashlib.sha256(f'{path}|{genre}'.encode()).hexdigest()[:24]}.png"
-        shown.overlay.save(target)  # the upload's path names its content, so a repeated request rewrites one file
-        return FileData(path=str(target)), shown.genre, round(shown.probability, 4)
-
-    def analysis(self, poster: FileData, title: object, year: object) -> Analysis:
-        path = uploaded_path(poster)
-        with refusing():
-            return analyse(self.classifier, path, TextInput.of(title, year))
-
-    def ranked(self, row, top_k: int) -> dict[str, float]:
-        return {p.label: round(p.confidence, 4) for p in self.classifier.rank(row, int(top_k))}
-
-    def heat_view(self, analysis: Analysis, genre: str | None) -> tuple[str, Image.Image | None]:
-        if analysis.maps is None:
-            return "", None
-        with refusing():
-            shown = heat(self.classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
-        caption = f"Heat for **{shown.genre}**: {shown.probability:.0%} from the poster alone"
-        if analysis.text.mode:
-            given = " and ".join(analysis.text.inputs[1:])
-            caption += (f" ({shown.answer:.0%} with the {given}). The heat is the poster's own evidence: the {given} "
-                        "do not change it.")
-        return caption, shown.overlay
-
-
 CSS = """
 #answer-tags p { margin: 0; }
 .card-table table { display: block; overflow-x: auto; max-width: 100%; }
@@ -264,7 +88,8 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
     labels = classifier.labels
     invitation = " Add the film's title and year, if you know them, to combine them with the poster." \
         if classifier.text else ""
-    gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}.{invitation}")
+    gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}."
+                f"{invitation}")
     with gr.Row(elem_classes="stack-on-phone"):
         with gr.Column():
             poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Poster",
@@ -291,7 +116,7 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
         heatmap = gr.Image(type="pil", format="png", label="Where it looked", height=420, elem_id="heatmap",
                            interactive=False)
     with gr.Accordion("About the model", open=False, elem_id="about"):
-        gr.Markdown(classifier.card.markdown(), elem_classes="card-table")
+        gr.Markdown(card_markdown(classifier.card), elem_classes="card-table")
         report_gallery(reports_dir)
     return Page(poster, title, year, tag_line, genres, top_k, changed, genre, caption, heatmap, heat_section,
                 gr.State(time_to_live=cache_age))

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from benchmarks.run import median_seconds
+from export.timing import median_seconds
 from poster_genre.classifier import GenreClassifier
-from train.data import data_dir_from_env, imdb_dir_from_env, split_for
+from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
 REPO = Path(__file__).resolve().parents[1]
 PRECISION_OPTION = "session.x64quantprecision"
@@ -73,7 +73,7 @@ def main() -> None:
     if not shutil.which("qemu-x86_64"):
         sys.exit("needs qemu-x86_64: apt-get install qemu-user")
     fp32 = GenreClassifier(args.fp32)
-    _, _, val = split_for(fp32.card.kind, data_dir_from_env(), imdb_dir_from_env())
+    _, _, val = split_posters(data_dir_from_env(), imdb_dir_from_env())
     posters = random.Random(0).sample(val, args.count)
     batch = fp32.prepare([p.path for p in posters])
     reference = fp32.probabilities(batch)

@@ -20,14 +20,27 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnxruntime.quantization.qdq_loss_debug import (collect_activations, compute_activation_error,
-                                                     create_activation_matching,
-                                                     modify_model_output_intermediate_tensors)
+from onnxruntime.quantization.qdq_loss_debug import (
+    collect_activations,
+    compute_activation_error,
+    create_activation_matching,
+    modify_model_output_intermediate_tensors,
+)
 
-from export.quantize import (SERVED, PosterReader, Recipe, Validation, calibration_posters, draw_report,
-                             latency_ratio, prepare, quantize)
-from poster_genre.classifier import CHECKOUT_MODEL, GenreClassifier
-from train.data import data_dir_from_env, imdb_dir_from_env, split_for
+from export.quantize import (
+    SERVED,
+    PosterReader,
+    Recipe,
+    Validation,
+    calibration_posters,
+    draw_report,
+    latency_ratio,
+    prepare,
+    quantize,
+)
+from poster_genre.classifier import GenreClassifier
+from poster_genre.model import CHECKOUT_MODEL
+from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -98,7 +111,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="variant names to run (default: all, then the worst-nodes one)")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "int8_variants.json")
     args = parser.parse_args()
-    _, train, val = split_for(GenreClassifier(args.fp32).card.kind, args.data_dir, args.imdb_dir)
+    _, train, val = split_posters(args.data_dir, args.imdb_dir)
     validation = Validation.load(args.fp32, val)
     results = []
     with tempfile.TemporaryDirectory() as tmp:

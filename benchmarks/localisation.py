@@ -20,10 +20,9 @@ from PIL import Image
 
 from poster_genre import GenreClassifier
 from poster_genre.analysis import model_input
-from poster_genre.card import SINGLE_LABEL
 from poster_genre.explain import FORMS, evidence
 from poster_genre.preprocess import load_image
-from train.data import data_dir_from_env, split_for
+from train.data import data_dir_from_env, tmdb_split
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +64,7 @@ def localisation(classifier: GenreClassifier, posters: list[Path], seed: int = 0
 
 def sample_posters(data_dir: Path, count: int, seed: int = 0) -> list[Path]:
     """A seeded sample of version 1's TMDB validation posters."""
-    _, _, val = split_for(SINGLE_LABEL, data_dir, None)
+    _, _, val = tmdb_split(data_dir)
     return [p.path for p in random.Random(seed).sample(val, count)]
 
 

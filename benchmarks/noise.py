@@ -1,10 +1,10 @@
 """Which differences between models are real? Paired bootstrap over the validation films.
 
-    python -m benchmarks.noise [--model model.onnx] [--previous artifacts/model_v1.onnx]
+    python -m benchmarks.noise [--model model.onnx] [--previous artifacts/model_v2.onnx]
                                [--predictions artifacts/efficientnet_lite2/val_probabilities.npz]
 
 The served model is compared on the same validation posters with the previous model (an ONNX
-file, e.g. `git show d2815d1:model.onnx > artifacts/model_v1.onnx`) and with the linear probe of
+file, e.g. `git show bf50b54:model.onnx > artifacts/model_v2.onnx`) and with the linear probe of
 the training run that produced it (`val_probabilities.npz`, written by `train.train`; used only
 when its model probabilities match the served model's). Films are resampled with replacement,
 the same resample for both models, seeded: the standard error of each figure and of each paired
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from poster_genre import GenreClassifier
-from poster_genre.analysis import probabilities
-from poster_genre.classifier import CHECKOUT_MODEL
-from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
+from poster_genre.analysis import file_probabilities
+from poster_genre.model import CHECKOUT_MODEL
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_posters
 from train.evaluate import PREDICTIONS
 from train.metrics import compare, five_genres
 
@@ -44,19 +44,19 @@ def probe_probabilities(path: Path, posters: list[Poster], served: np.ndarray) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=CHECKOUT_MODEL, help="default: the fp32 model.onnx")
-    parser.add_argument("--previous", type=Path, default=REPO / "artifacts" / "model_v1.onnx")
+    parser.add_argument("--previous", type=Path, default=REPO / "artifacts" / "model_v2.onnx")
     parser.add_argument("--predictions", type=Path, default=REPO / "artifacts" / "efficientnet_lite2" / PREDICTIONS)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     classifier = GenreClassifier(args.model)
-    _, _, val = split_for(classifier.card.kind, args.data_dir, args.imdb_dir)
-    served = probabilities(classifier, [p.path for p in val])
+    _, _, val = split_posters(args.data_dir, args.imdb_dir)
+    served = file_probabilities(classifier, [p.path for p in val])
     result = {"posters": len(val)}
     if args.previous.exists():
         previous = GenreClassifier(args.previous)
-        theirs = probabilities(previous, [p.path for p in val])
+        theirs = file_probabilities(previous, [p.path for p in val])
         result["vs_previous"] = compare(val, five_genres(served, classifier.labels),
                                         five_genres(theirs, previous.labels), args.seed)
     else:

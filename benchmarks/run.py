@@ -11,8 +11,8 @@ Figures 1-7 run the fp32 model.onnx (the model Keras and the previous version ar
    compiled call, without predict's per-call data pipeline).
    Keras runs artifacts/<backbone>/model.keras when training left it there, else the same
    architecture built with random weights (the same computation).
-2. versions: the served model against the previous one (--previous, default artifacts/model_v1.onnx,
-   e.g. `git show d2815d1:model.onnx > artifacts/model_v1.onnx`), per image at batch 1, and the served
+2. versions: the served model against the previous one (--previous, default artifacts/model_v2.onnx,
+   e.g. `git show bf50b54:model.onnx > artifacts/model_v2.onnx`), per image at batch 1, and the served
    model with its activation-map output against the same model with that output removed.
 3. explain: a heatmap (model run with the maps, plus rendering) against a plain prediction, both
    from the poster file, in process. Also the page's work per upload (one model run for the
@@ -36,42 +36,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 from benchmarks.appserver import AppServer, free_port
+from export.timing import median_seconds
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse, model_input
-from poster_genre.card import SINGLE_LABEL
-from poster_genre.classifier import MAPS_OUTPUT, default_model
 from poster_genre.explain import explain, heat
+from poster_genre.model import MAPS_OUTPUT, default_model
 from poster_genre.text import TextInput
-from train.data import data_dir_from_env, read_tmdb, split_for
+from train.data import data_dir_from_env, read_tmdb, tmdb_split
 
 REPO = Path(__file__).resolve().parents[1]
 
 MODEL = REPO / "model.onnx"
-PREVIOUS = REPO / "artifacts" / "model_v1.onnx"
+PREVIOUS = REPO / "artifacts" / "model_v2.onnx"  # version 1's single-label models are no longer served
 SERVED_INT8 = REPO / "model.int8.onnx"
-
-
-def median_seconds(runs: dict[str, Callable[[], object]], repeats: int = 30, block: int = 5,
-                   warmup: int = 3) -> dict[str, float]:
-    """Median seconds of each run, measured in alternating blocks of `block` runs (the order rotating
-    each round), so that drift of a shared machine falls on every side of a ratio alike. Blocks,
-    not single runs: onnxruntime's threads spin for a moment after a run and would slow the next
-    candidate."""
-    names = list(runs)
-    times = {name: [] for name in names}
-    for round_ in range(-(-repeats // block)):
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            for index in range(warmup + block):
-                start = time.perf_counter()
-                runs[name]()
-                if index >= warmup:
-                    times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(seconds)) for name, seconds in times.items()}
 
 
 def keras_model(card):
@@ -83,7 +62,7 @@ def keras_model(card):
     from train.backbones import BACKBONES
 
     network = BACKBONES[card.backbone].create(weights=None, input_size=card.input_size)
-    head = keras.layers.Dense(len(card.labels), activation="softmax")
+    head = keras.layers.Dense(len(card.labels), activation="sigmoid")
     pooled = keras.layers.GlobalAveragePooling2D()(network.output)
     return keras.Model(network.input, head(pooled)), "same architecture, random weights"
 
@@ -245,7 +224,7 @@ def int8() -> dict:
     served = SERVED_INT8
     if not served.exists():
         return {"skipped": "no model.int8.onnx (python -m export.quantize writes it where it meets the rule)"}
-    _, _, val = split_for(SINGLE_LABEL, data_dir_from_env(), None)
+    _, _, val = tmdb_split(data_dir_from_env())
     inputs = model_input(GenreClassifier(MODEL), [val[0].path])
     return {**latency_ratio(MODEL, served, inputs), "fp32_mb": round(MODEL.stat().st_size / 1e6, 1),
             "int8_mb": round(served.stat().st_size / 1e6, 1)}
@@ -276,7 +255,7 @@ def main() -> None:
     parser.add_argument("--ray-posters", type=int, default=1000, help="TMDB posters for `ray` (default 1000)")
     args = parser.parse_args()
     os.environ.setdefault("POSTER_GENRE_THREADS", str(len(os.sched_getaffinity(0))))
-    _, _, val = split_for(SINGLE_LABEL, args.data_dir, None)
+    _, _, val = tmdb_split(args.data_dir)
     paths = [p.path for p in val]
     figures = {
         "latency": lambda: latency(paths),

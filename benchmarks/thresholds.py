@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from poster_genre import GenreClassifier
-from poster_genre.analysis import probabilities
-from poster_genre.classifier import CHECKOUT_MODEL
-from poster_genre.labels import GENRES
-from train.data import data_dir_from_env, imdb_dir_from_env, split_for
+from poster_genre.analysis import file_probabilities
+from poster_genre.model import CHECKOUT_MODEL
+from poster_genre.rules import FIRST_GENRES, tagged
+from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 from train.metrics import choose_thresholds, precision_recall_f1
 
 
@@ -34,13 +34,13 @@ def cross_fitted_tags(truth: np.ndarray, probs: np.ndarray, folds: int, seed: in
     for fold in range(folds):
         held = fold_of == fold
         thresholds = choose_thresholds(truth[~held], probs[~held])
-        tags[held] = probs[held] >= np.array([thresholds[g] for g in GENRES])
+        tags[held] = tagged(probs[held], thresholds, FIRST_GENRES)
         chosen.append(thresholds)
     return tags, chosen
 
 
 def f1_per_genre(truth: np.ndarray, tags: np.ndarray) -> np.ndarray:
-    return np.array([precision_recall_f1(truth[:, i], tags[:, i])[2] for i in range(len(GENRES))])
+    return np.array([precision_recall_f1(truth[:, i], tags[:, i])[2] for i in range(len(FIRST_GENRES))])
 
 
 def compare(truth: np.ndarray, probs: np.ndarray, folds: int, seed: int) -> dict:
@@ -48,13 +48,13 @@ def compare(truth: np.ndarray, probs: np.ndarray, folds: int, seed: int) -> dict
     in_sample = choose_thresholds(truth, probs)
     crossed, chosen = cross_fitted_tags(truth, probs, folds, seed)
     figures = {
-        "in_sample": f1_per_genre(truth, probs >= np.array([in_sample[g] for g in GENRES])),
+        "in_sample": f1_per_genre(truth, tagged(probs, in_sample, FIRST_GENRES)),
         "cross_fitted": f1_per_genre(truth, crossed),
         "fixed_0.5": f1_per_genre(truth, probs >= 0.5),
     }
-    spread = {g: (min(t[g] for t in chosen), max(t[g] for t in chosen)) for g in GENRES}
+    spread = {g: (min(t[g] for t in chosen), max(t[g] for t in chosen)) for g in FIRST_GENRES}
     return {"posters": int(len(truth)), "thresholds": in_sample, "fold_thresholds": spread,
-            **{name: dict(zip(GENRES, map(float, f1))) | {"macro": float(f1.mean())} for name, f1 in figures.items()}}
+            **{name: dict(zip(FIRST_GENRES, map(float, f1))) | {"macro": float(f1.mean())} for name, f1 in figures.items()}}
 
 
 def main() -> None:
@@ -67,13 +67,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     classifier = GenreClassifier(args.model)
-    _, _, val = split_for(classifier.card.kind, args.data_dir, args.imdb_dir)
-    probs = probabilities(classifier, [p.path for p in val])
-    truth = np.stack([p.targets for p in val]) > 0
+    _, _, val = split_posters(args.data_dir, args.imdb_dir)
+    probs = file_probabilities(classifier, [p.path for p in val])
+    truth = np.stack([p.truth(FIRST_GENRES) for p in val]) > 0
     result = compare(truth, probs, args.folds, args.seed)
     print(f"{result['posters']} validation posters, {args.folds} folds; baseline: in-sample F1 (as reported)")
     print(f"{'genre':<10}{'in-sample':>10}{'cross-fit':>10}{'ratio':>7}{'at 0.5':>8}   thresholds: all / folds")
-    for genre in (*GENRES, "macro"):
+    for genre in (*FIRST_GENRES, "macro"):
         low, high = result["fold_thresholds"].get(genre, (None, None))
         spread = f"{result['thresholds'][genre]:.2f} / {low:.2f}..{high:.2f}" if low is not None else ""
         own, crossed, fixed = (result[name][genre] for name in ("in_sample", "cross_fitted", "fixed_0.5"))

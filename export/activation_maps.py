@@ -2,7 +2,7 @@
 
     python -m export.activation_maps model.onnx [--output OUT.onnx]
 
-The head is GlobalAveragePool -> MatMul(W) -> Add(b) -> softmax or sigmoid. The maps are the
+The head is GlobalAveragePool -> MatMul(W) -> Add(b) -> sigmoid. The maps are the
 pooled feature map before pooling, moved to NHWC and multiplied by the same W initializer:
 `genre_maps` (batch, h, w, genres), with mean over (h, w) plus b equal to the logits. No weight
 is copied and no second model file is made.
@@ -16,7 +16,7 @@ from pathlib import Path
 import onnx
 from onnx import helper
 
-from poster_genre.classifier import MAPS_OUTPUT
+from poster_genre.model import MAPS_OUTPUT
 
 
 def _consumer(graph: onnx.GraphProto, tensor: str, op_types: tuple[str, ...]) -> onnx.NodeProto:

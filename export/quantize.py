@@ -17,7 +17,7 @@ measures:
 CPUs without VNNI would saturate u8 x s8 pair sums in int16 (AVX2's VPMADDUBSW); the classifier
 sets onnxruntime's `session.x64quantprecision`, which uses U8U8 products on exactly those CPUs.
 The int8 model is served only if, on every one of `--seeds` calibration draws (the draw of seed 0
-is the file written), it meets `RULE` against fp32 on the validation films.
+is the file written), it meets `poster_genre.rules.INT8_RULE` against fp32 on the validation films.
 """
 
 from __future__ import annotations
@@ -36,24 +36,22 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                      quantize_static)
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from export.timing import median_seconds
 from poster_genre.analysis import model_input
 from poster_genre.card import ModelCard
-from poster_genre.classifier import INT8_NAME, GenreClassifier
-from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
+from poster_genre.classifier import GenreClassifier
+from poster_genre.model import INT8_NAME
+from poster_genre.rules import INT8_RULE, int8_passes, int8_served, logit
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_posters
 from train.metrics import compare, five_genres
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
            "percentile": CalibrationMethod.Percentile}
 CHUNK = 16  # calibration posters run at once: the histogram calibrators keep every activation of a chunk
-MIN_SPEEDUP = 1.5
-RULE = ("on every calibration draw: IMDb mAP and top-1-in-genres each drop by less than 0.005, TMDB accuracy "
-        "is not worse by more than two paired-bootstrap standard errors, the activation maps still average to "
-        "the logits, and int8 is at least 1.5x faster than fp32 at batch 1 in the same run")
 
 
 @dataclass(frozen=True)
@@ -168,15 +166,12 @@ class Answers:
                 for i in range(0, len(inputs), batch)]
         probs = np.concatenate([p for p, _ in rows])
         maps_mean = np.concatenate([m.mean(axis=(1, 2)) for _, m in rows])
-        logits = np.log(np.clip(probs, 1e-7, 1 - 1e-7) / np.clip(1 - probs, 1e-7, 1))
-        offset = logits - maps_mean  # the head's bias, if the identity holds: the same for every poster
+        offset = logit(probs) - maps_mean  # the head's bias, if the identity holds: the same for every poster
         return cls(probs, float(np.abs(offset - np.median(offset, axis=0)).max()))
 
 
 def latency_ratio(fp32: Path, int8: Path, inputs: np.ndarray) -> dict:
     """Median ms per poster at batch 1 of both models, measured in alternating blocks in one run."""
-    from benchmarks.run import median_seconds
-
     one = inputs[:1].astype(np.float32)
     models = {"fp32": GenreClassifier(fp32), "int8": GenreClassifier(int8)}
     seconds = median_seconds({name: (lambda c=c: c.probabilities_and_maps(one)) for name, c in models.items()})
@@ -184,17 +179,13 @@ def latency_ratio(fp32: Path, int8: Path, inputs: np.ndarray) -> dict:
             "speedup": round(seconds["fp32"] / seconds["int8"], 2)}
 
 
-def draw_report(int8: Path, validation: Validation, identity_tolerance: float = 0.05) -> dict:
+def draw_report(int8: Path, validation: Validation) -> dict:
     """int8 against fp32 on the validation posters: paired bootstrap of each figure, and the maps identity."""
     classifier = GenreClassifier(int8)
     answers = Answers.of(classifier, validation.inputs)
     figures = compare(validation.posters, five_genres(answers.probabilities, classifier.labels),
                       five_genres(validation.fp32.probabilities, classifier.labels))
-    tmdb = figures["tmdb_accuracy"]
-    passes = {"imdb_mAP": figures["imdb_mAP"]["difference"] > -0.005,
-              "imdb_top1_in_genres": figures["imdb_top1_in_genres"]["difference"] > -0.005,
-              "tmdb_accuracy": tmdb["difference"] > -2 * tmdb["se_difference"],
-              "maps_identity": answers.identity_error < identity_tolerance}
+    passes = int8_passes(figures, answers.identity_error)
     return {"figures": figures, "identity_error": round(answers.identity_error, 5),
             "max_probability_change": round(float(np.abs(answers.probabilities - validation.fp32.probabilities).max()), 4),
             "size_mb": round(int8.stat().st_size / 1e6, 2), "passes": passes, "meets_rule": all(passes.values())}
@@ -203,7 +194,7 @@ def draw_report(int8: Path, validation: Validation, identity_tolerance: float = 
 def quantize_and_report(fp32: Path, int8: Path, data_dir: Path, report_path: Path, imdb_dir: Path | None = None,
                         recipe: Recipe = SERVED, seeds: int = 5) -> dict:
     """Quantize with `recipe` on `seeds` calibration draws, report each against fp32, keep seed 0's file."""
-    _, train, val = split_for(GenreClassifier(fp32).card.kind, data_dir, imdb_dir or imdb_dir_from_env())
+    _, train, val = split_posters(data_dir, imdb_dir or imdb_dir_from_env())
     validation = Validation.load(fp32, val)
     draws = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -218,8 +209,8 @@ def quantize_and_report(fp32: Path, int8: Path, data_dir: Path, report_path: Pat
                           **draw_report(target, validation)})
             print(json.dumps(draws[-1]), file=sys.stderr)
     speed = latency_ratio(fp32, int8, validation.inputs)
-    serve = all(d["meets_rule"] for d in draws) and speed["speedup"] >= MIN_SPEEDUP
-    report = {"recipe": asdict(recipe), "rule": RULE, "validation_posters": len(val), "serve_int8": serve,
+    serve = int8_served([d["passes"] for d in draws], speed["speedup"])
+    report = {"recipe": asdict(recipe), "rule": INT8_RULE, "validation_posters": len(val), "serve_int8": serve,
               "fp32_sha256": hashlib.sha256(fp32.read_bytes()).hexdigest(), "onnxruntime": ort.__version__,
               "speed": speed, "fp32_size_mb": round(fp32.stat().st_size / 1e6, 2), "draws": draws}
     report_path.write_text(json.dumps(report, indent=2) + "\n")

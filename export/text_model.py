@@ -10,13 +10,13 @@ each mode, and what the text model was trained on: everything `poster_genre.text
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from poster_genre.card import TextCard
 from poster_genre.text import MODES, TextModel
 from train.text import TEXT_ARTIFACT
 
@@ -47,12 +47,11 @@ def text_graph(weights: np.ndarray, bias: np.ndarray) -> onnx.ModelProto:
 def export_text_model(run_dir: Path, report: dict, output: Path) -> Path:
     """Write the text model of a training run (its `text_model.npz` and report) to `output`, and check that
     onnxruntime reproduces the training weights on a few titles."""
-    saved, text = np.load(run_dir / TEXT_ARTIFACT), report["text"]
+    saved = np.load(run_dir / TEXT_ARTIFACT)
     model = text_graph(saved["weights"], saved["bias"])
-    card = {"labels": report["labels"], "buckets": text["model"]["buckets"], "model": text["model"],
-            "fusion": {mode: saved[f"fusion_{mode}"].tolist() for mode in MODES}, "thresholds": text["thresholds"]}
-    for key, value in card.items():
-        model.metadata_props.add(key=key, value=json.dumps(value))
+    card = TextCard.from_report(report, {mode: saved[f"fusion_{mode}"].tolist() for mode in MODES})
+    for key, value in card.to_metadata().items():
+        model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(output))
     check(TextModel(output), saved["weights"].astype(np.float32), saved["bias"])
     return output

@@ -3,7 +3,7 @@
     python -m export.to_onnx --model artifacts/efficientnet_lite2/model.keras --report reports/metrics.json
 
 The ONNX input is float32 NHWC raw RGB 0..255 with a dynamic batch. The first output is the
-probabilities (softmax for a single-label model, five sigmoids for a multi-label one), the second
+probabilities (one sigmoid per served genre), the second
 the per-genre activation maps (export/activation_maps.py). Parity with Keras, of both outputs, is
 checked on real posters (below 1e-4: probabilities absolute, maps relative to their scale) before the file is kept. `--int8` also
 writes a statically quantized copy (see export/quantize.py).
@@ -25,16 +25,16 @@ import tensorflow as tf
 import tf2onnx
 
 from export.activation_maps import add_activation_maps
-from poster_genre import __version__
-from poster_genre.card import SINGLE_LABEL, ModelCard
-from poster_genre.classifier import GenreClassifier
-from poster_genre.analysis import model_input
-from poster_genre.preprocess import RESIZE_POLICY
 from export.text_model import export_text_model
+from poster_genre import __version__
+from poster_genre.analysis import model_input
+from poster_genre.card import ModelCard
+from poster_genre.classifier import GenreClassifier
+from poster_genre.preprocess import RESIZE_POLICY
 from poster_genre.text import text_model_beside
 from train.backbones import HEAD_LAYER, POOL_LAYER
+from train.data import data_dir_from_env, tmdb_split
 from train.text import TEXT_ARTIFACT
-from train.data import data_dir_from_env, split_for
 
 REPO = Path(__file__).resolve().parents[1]
 PARITY_TOLERANCE = 1e-4
@@ -74,7 +74,7 @@ def parity(model: keras.Model, onnx_path: Path, images: list[Path]) -> float:
 
 def parity_images(data_dir: Path, count: int) -> list[Path]:
     """The first `count` of version 1's TMDB validation posters."""
-    return [p.path for p in split_for(SINGLE_LABEL, data_dir, None)[2][:count]]
+    return [p.path for p in tmdb_split(data_dir)[2][:count]]
 
 
 def export(model_path: Path, report_path: Path, output: Path, data_dir: Path,

@@ -3,10 +3,10 @@
 from poster_genre.analysis import Refusal
 from poster_genre.card import ModelCard
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError, Prediction, Tagging
-from poster_genre.labels import GENRES
 from poster_genre.preprocess import InvalidImageError, load_image, preprocess
 from poster_genre.text import TextInputError
 
 __version__ = "3.0.0"
-__all__ = ["GENRES", "GenreClassifier", "InvalidImageError", "ModelCard", "ModelNotFoundError", "Prediction", "Refusal",
+# A model's genres come from its card: GenreClassifier().labels.
+__all__ = ["GenreClassifier", "InvalidImageError", "ModelCard", "ModelNotFoundError", "Prediction", "Refusal",
            "Tagging", "TextInputError", "__version__", "load_image", "preprocess"]

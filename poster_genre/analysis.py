@@ -10,16 +10,14 @@ stops the others. Without a title or year, the answer is the poster model's, unc
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
+from poster_genre.model import GenreModel
 from poster_genre.preprocess import ImageSource, InvalidImageError, fit_to_input, load_for_model
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
-
-if TYPE_CHECKING:
-    from poster_genre.classifier import GenreClassifier
 
 MAX_SIDE = 640  # a kept poster is at most this many pixels on its longer side
 
@@ -47,7 +45,7 @@ class Refusal:
     error: type[ValueError] = InvalidImageError  # what the Python API raises for it
 
 
-def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | Refusal],
+def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusal],
                   texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis | Refusal]:
     """Decode every source; run the model once over the readable ones; fuse each answer with its
     (title, year) when given; answer in the order given.
@@ -70,17 +68,17 @@ def analyse_batch(classifier: GenreClassifier, sources: Sequence[ImageSource | R
             for item, text in zip(decoded, checked)]
 
 
-def with_text(classifier: GenreClassifier, analysis: Analysis, text: TextInput) -> Analysis:
+def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput) -> Analysis:
     """The same poster's answer with another title and year: no model run, only the text model and fusion."""
     return replace(analysis, text=text, probabilities=classifier.fuse(analysis.poster_probabilities, text))
 
 
-def analyse(classifier: GenreClassifier, source: ImageSource, text: TextInput = NO_TEXT) -> Analysis:
+def analyse(classifier: GenreModel, source: ImageSource, text: TextInput = NO_TEXT) -> Analysis:
     """One poster's analysis, or InvalidImageError (TextInputError) naming the problem."""
-    return analyse_all(classifier, [source], texts=[text])[0]
+    return analyse_or_raise(classifier, [source], texts=[text])[0]
 
 
-def analyse_all(classifier: GenreClassifier, sources: Sequence[ImageSource], batch_size: int = 32,
+def analyse_or_raise(classifier: GenreModel, sources: Sequence[ImageSource], batch_size: int = 32,
                 texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis]:
     """Every poster's analysis, `batch_size` a model run; InvalidImageError (or TextInputError) naming the
     first unusable one."""
@@ -94,13 +92,16 @@ def analyse_all(classifier: GenreClassifier, sources: Sequence[ImageSource], bat
     return answers
 
 
-def probabilities(classifier: GenreClassifier, sources: Sequence[ImageSource], batch_size: int = 32) -> np.ndarray:
-    """(posters, genres): the probabilities of many posters, as `analyse_all` computes them."""
-    answers = analyse_all(classifier, sources, batch_size)
-    return np.stack([a.probabilities for a in answers]) if answers else np.zeros((0, len(classifier.labels)), np.float32)
+def file_probabilities(classifier: GenreModel, sources: Sequence[ImageSource], batch_size: int = 32) -> np.ndarray:
+    """(posters, genres): the probabilities of many poster files (or other sources), as `analyse_or_raise` computes
+    them."""
+    answers = analyse_or_raise(classifier, sources, batch_size)
+    if not answers:
+        return np.zeros((0, len(classifier.labels)), np.float32)
+    return np.stack([a.probabilities for a in answers])
 
 
-def model_input(classifier: GenreClassifier, sources: Sequence[ImageSource]) -> np.ndarray:
+def model_input(classifier: GenreModel, sources: Sequence[ImageSource]) -> np.ndarray:
     """The float32 batch (N, H, W, 3) the model runs on: each poster decoded and fitted to its input size."""
     return np.stack([fit_to_input(load_for_model(s, classifier.input_size), classifier.input_size) for s in sources])
 
@@ -114,7 +115,7 @@ def display_copy(image: Image.Image) -> Image.Image:
                         Image.Resampling.BILINEAR)
 
 
-def _answer(classifier: GenreClassifier, analysis: Analysis, text: TextInput) -> Analysis | Refusal:
+def _answer(classifier: GenreModel, analysis: Analysis, text: TextInput) -> Analysis | Refusal:
     try:
         return with_text(classifier, analysis, text)
     except TextInputError as error:  # a model without a text model
@@ -128,7 +129,7 @@ def _text(item: tuple[object, object] | TextInput) -> TextInput | Refusal:
         return Refusal(str(error), TextInputError)
 
 
-def _decode(classifier: GenreClassifier, source: ImageSource | Refusal) -> Image.Image | Refusal:
+def _decode(classifier: GenreModel, source: ImageSource | Refusal) -> Image.Image | Refusal:
     if isinstance(source, Refusal):
         return source
     try:

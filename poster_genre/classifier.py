@@ -1,186 +1,31 @@
-"""Genre predictions from the exported ONNX model, on onnxruntime's CPU provider."""
+"""The Python API: `GenreClassifier.classify` tags posters through the package's one analysis path."""
 
 from __future__ import annotations
 
-import functools
 import os
-import platform
-import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from poster_genre.analysis import Analysis, Refusal, analyse_batch
-from poster_genre.card import ModelCard
+from poster_genre.model import (
+    INT8_NAME,
+    MAPS_OUTPUT,
+    GenreModel,
+    ModelNotFoundError,
+    Prediction,
+    Tagging,
+    default_model,
+)
 from poster_genre.preprocess import ImageSource, describe
-from poster_genre.text import TextInput, TextInputError, TextModel, text_model_beside
 
-PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
-CHECKOUT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"  # the Space's model, in a clone
-INT8_NAME = "model.int8.onnx"  # the int8 copy beside each, present only where it met export.quantize's rule
-SERVED_ORDER = (PACKAGE_MODEL.with_name(INT8_NAME), PACKAGE_MODEL, CHECKOUT_MODEL.with_name(INT8_NAME), CHECKOUT_MODEL)
-IN_MEMORY = Path("<model bytes>")  # the path shown for a model given as bytes
-MAPS_OUTPUT = "genre_maps"  # the optional second output: per-genre activation maps (N, h, w, labels)
+__all__ = ["INT8_NAME", "MAPS_OUTPUT", "GenreClassifier", "ModelNotFoundError", "Prediction", "Tagging",
+           "default_model"]
 
 
-class ModelNotFoundError(FileNotFoundError):
-    """No readable model at the path tried; the message names it."""
-
-
-@dataclass(frozen=True)
-class Prediction:
-    label: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Tagging:
-    """One poster's answer: genres ranked by confidence, and the tag set (genres at or above their thresholds)."""
-
-    ranked: tuple[Prediction, ...]
-    genres: tuple[str, ...]
-
-    @property
-    def top(self) -> Prediction:
-        return self.ranked[0]
-
-
-def default_model() -> Path:
-    """$POSTER_GENRE_MODEL, else the package's model, else the checkout's: the int8 copy where it is there."""
-    if os.environ.get("POSTER_GENRE_MODEL"):
-        return Path(os.environ["POSTER_GENRE_MODEL"])
-    return next((path for path in SERVED_ORDER if path.exists()), CHECKOUT_MODEL)
-
-
-@functools.cache
-def saturating_int8_cpu() -> bool:
-    """Whether this CPU may saturate int8 products: x86 without VNNI (or whose flags cannot be read).
-
-    Such CPUs (AVX2 or AVX-512 without VNNI) sum u8 x s8 pairs in int16 (VPMADDUBSW); onnxruntime's
-    `session.x64quantprecision` avoids it with slower U8U8 products. On VNNI CPUs that option only
-    costs speed (measured here: int8 2.4x slower with it), so it is set only where it is needed.
-    """
-    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return True
-    return re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", flags) is None
-
-
-def default_threads() -> int:
-    """$POSTER_GENRE_THREADS, else every core this process may use."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return int(os.environ.get("POSTER_GENRE_THREADS", 0)) or usable
-
-
-class GenreClassifier:
-    """Loads `model.onnx` once; labels, input size, kind and thresholds come from its metadata."""
-
-    def __init__(self, model_path: str | os.PathLike | bytes | None = None, threads: int | None = None,
-                 text_model: str | os.PathLike | bytes | None = None) -> None:
-        """`model_path` may also be the model file's bytes (as Ray actors get it from the object store).
-
-        The text model is `text_model`, else `model.text.onnx` beside the model when it is there and
-        has the model's genres; without one, titles and years are refused."""
-        in_memory = isinstance(model_path, bytes)
-        path = IN_MEMORY if in_memory else Path(model_path) if model_path is not None else default_model()
-        if not in_memory and not path.is_file():
-            raise ModelNotFoundError(f"No model file at {path}.")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or default_threads()
-        options.inter_op_num_threads = 1
-        if saturating_int8_cpu():  # U8U8 products instead of U8S8 pairs that can saturate int16 (fp32: no effect)
-            options.add_session_config_entry("session.x64quantprecision", "1")
-        try:
-            self.session = ort.InferenceSession(model_path if in_memory else str(path), options,
-                                                providers=["CPUExecutionProvider"])
-            self.card = ModelCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
-        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
-            raise ModelNotFoundError(f"Cannot load the model at {path}: {error}") from error
-        self.path = path
-        self.input_name = self.session.get_inputs()[0].name
-        self.output_name = self.session.get_outputs()[0].name  # the probabilities
-        self.has_maps = MAPS_OUTPUT in {output.name for output in self.session.get_outputs()}
-        self.text = self._text_model(text_model if text_model is not None or in_memory else text_model_beside(path))
-
-    def _text_model(self, model: str | os.PathLike | bytes | None) -> TextModel | None:
-        if model is None or (not isinstance(model, bytes) and not Path(model).is_file()):
-            return None
-        text = TextModel(model)
-        return text if text.labels == self.labels else None
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.card.labels
-
-    @property
-    def input_size(self) -> tuple[int, int]:
-        return self.card.input_size
-
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities (softmax or sigmoids, as the card's kind says) for a float32 batch (N, H, W, 3)."""
-        return self._run([self.output_name], batch)[0]
-
-    def probabilities_and_maps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and per-genre activation maps (N, h, w, labels), from one run of the model."""
-        if not self.has_maps:
-            raise ValueError(f"The model at {self.path} has no {MAPS_OUTPUT} output; re-export it.")
-        probs, maps = self._run([self.output_name, MAPS_OUTPUT], batch)
-        return probs, maps
-
-    def _run(self, outputs: list[str], batch: np.ndarray) -> list[np.ndarray]:
-        """One onnxruntime call (which computes every output of the graph, whichever are fetched)."""
-        return self.session.run(outputs, {self.input_name: batch.astype(np.float32, copy=False)})
-
-    def rank(self, probabilities: Sequence[float], top_k: int | None = None) -> list[Prediction]:
-        """The top_k (default all) genres of one probability row, most confident first."""
-        order = np.argsort(-np.asarray(probabilities), kind="stable")[: top_k or len(self.labels)]
-        return [Prediction(self.labels[i], float(probabilities[i])) for i in order]
-
-    def tags(self, probabilities: Sequence[float], mode: str | None = None) -> list[str]:
-        """The tag set of one probability row, most likely first.
-
-        Multi-label: every genre at or above its threshold from the model card (possibly none), or from
-        the text model's card for an answer that also rests on a title or year (`mode`).
-        Single-label: the most likely genre.
-        """
-        ranked = self.rank(probabilities)
-        if not self.card.multi_label:
-            return [ranked[0].label]
-        thresholds = self.card.thresholds if mode is None else self.text.thresholds(mode)
-        return [p.label for p in ranked if p.confidence >= thresholds[p.label]]
-
-    def tagging(self, probabilities: Sequence[float], top_k: int | None = None, mode: str | None = None) -> Tagging:
-        """Ranked genres (top_k, default all) and the tag set of one probability row."""
-        return Tagging(tuple(self.rank(probabilities, top_k)), tuple(self.tags(probabilities, mode)))
-
-    def fuse(self, probabilities: np.ndarray, text: TextInput) -> np.ndarray:
-        """The poster's probabilities combined with a title and year; unchanged without either."""
-        if text.mode is None:
-            return probabilities
-        if self.text is None:
-            raise TextInputError(f"The model at {self.path} has no text model beside it, so it cannot use a title "
-                                 "or year; leave them out.")
-        return self.text.fuse(probabilities, text)
-
-    def top_k_count(self, top_k: int | str | None) -> int:
-        """`top_k` as a number of genres: a whole number from 1 to the model's genres; None or "all" for every genre.
-
-        Raises ValueError saying what to give otherwise (0, negatives, fractions, other words, booleans)."""
-        count = len(self.labels)
-        if top_k is None or (isinstance(top_k, str) and top_k.strip().lower() == "all"):
-            return count
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= count:
-            raise ValueError(f"top_k must be a whole number from 1 to {count} (this model's genres), or 'all' "
-                             f"(or None) for every genre; not {top_k!r}.")
-        return int(top_k)
+class GenreClassifier(GenreModel):
+    """The model (labels, input size and thresholds from its card) and `classify`, the Python API."""
 
     def classify(self, images: ImageSource | Iterable[ImageSource], top_k: int | str | None = None,
                  titles: str | Sequence[str | None] | None = None,

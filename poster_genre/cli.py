@@ -40,9 +40,10 @@ from tqdm import tqdm
 
 from poster_genre import __version__
 from poster_genre.analysis import Analysis
-from poster_genre.classifier import GenreClassifier, ModelNotFoundError, default_model
+from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import overlay
 from poster_genre.inputs import Entry, carried_columns, find_entries, is_uri
+from poster_genre.model import ModelNotFoundError, default_model
 from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.records import FORMATS, format_for, parquet_modules, records_of, write
 

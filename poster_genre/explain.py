@@ -5,9 +5,8 @@ per-genre maps M (h, w, genres), ties exactly to the logits: mean over cells of 
 the bias of g is genre g's logit. Two forms of a genre's evidence are offered:
 - "raw": M[..., g], high wherever the features are strong, even on a flat background;
 - "contrast": M[..., g] minus the mean of the genres' maps, what speaks for g rather than for the
-  others (for a softmax model exactly what moves g's probability relative to the rest).
-`DISPLAYED_FORM` says which form the app shows for each model kind, as measured by
-`benchmarks/localisation.py`.
+  others.
+`DISPLAYED_FORM` is the form the app shows, as measured by `benchmarks/localisation.py`.
 """
 
 from __future__ import annotations
@@ -18,12 +17,11 @@ import numpy as np
 from PIL import Image
 
 from poster_genre.analysis import Analysis, analyse, display_copy
-from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
-from poster_genre.classifier import GenreClassifier
+from poster_genre.model import GenreModel
 from poster_genre.preprocess import ImageSource
 
 FORMS = ("raw", "contrast")
-DISPLAYED_FORM = {SINGLE_LABEL: "contrast", MULTI_LABEL: "contrast"}
+DISPLAYED_FORM = "contrast"
 OPACITY = 0.55
 # Inferno-like anchors, dark to light: luminance rises monotonically, so the scale reads in greyscale.
 COLOUR_ANCHORS = np.array([(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66),
@@ -88,10 +86,10 @@ def render(image: Image.Image, heat: np.ndarray, input_size: tuple[int, int]) ->
     return poster
 
 
-def overlay(classifier: GenreClassifier, image: Image.Image, maps: np.ndarray, index: int,
+def overlay(classifier: GenreModel, image: Image.Image, maps: np.ndarray, index: int,
             form: str | None = None) -> Image.Image:
     """Genre `index`'s evidence from one poster's (h, w, genres) maps, rendered over the poster."""
-    heat = evidence(maps, index, form or DISPLAYED_FORM[classifier.card.kind])
+    heat = evidence(maps, index, form or DISPLAYED_FORM)
     return render(image, heat, classifier.input_size)
 
 
@@ -99,14 +97,14 @@ class UnknownGenreError(ValueError):
     """A genre the model does not know was asked for; the message lists the ones it does."""
 
 
-def check_genre(classifier: GenreClassifier, genre: str | None) -> None:
+def check_genre(classifier: GenreModel, genre: str | None) -> None:
     """Raise UnknownGenreError unless `genre` is None (the most likely genre) or one of the model's labels."""
     if genre is not None and genre not in classifier.labels:
         raise UnknownGenreError(f"Unknown genre {genre!r}; choose one of {', '.join(classifier.labels)}, "
                                 "or leave it empty ('' or None) for the most likely one.")
 
 
-def heat(classifier: GenreClassifier, analysis: Analysis, genre: str | None = None,
+def heat(classifier: GenreModel, analysis: Analysis, genre: str | None = None,
          form: str | None = None) -> Explanation:
     """Heat for `genre` (default: the most likely one) over an analysed poster; no model run."""
     check_genre(classifier, genre)
@@ -118,7 +116,7 @@ def heat(classifier: GenreClassifier, analysis: Analysis, genre: str | None = No
                        float(analysis.probabilities[index]))
 
 
-def explain(classifier: GenreClassifier, source: ImageSource, genre: str | None = None,
+def explain(classifier: GenreModel, source: ImageSource, genre: str | None = None,
             form: str | None = None) -> Explanation:
     """Heat for `genre` (default: the most likely one) over the poster, from one model run."""
     check_genre(classifier, genre)  # refuse before decoding and running the model

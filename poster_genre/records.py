@@ -110,7 +110,8 @@ def record_schema(pyarrow, explanation: bool = False, carried: list[str] | None 
     catalogue = [(name, pyarrow.int64() if name == "row" else pyarrow.string()) for name in catalogue_fields(carried)]
     fields = [("file", pyarrow.string()), *catalogue, ("labels", pyarrow.list_(label)),
               ("genres", pyarrow.list_(pyarrow.string())), ("needs_review", pyarrow.bool_()),
-              ("inputs", pyarrow.list_(pyarrow.string())), ("explanation", pyarrow.string()), ("error", pyarrow.string())]
+              ("inputs", pyarrow.list_(pyarrow.string())), ("explanation", pyarrow.string()),
+              ("error", pyarrow.string())]
     return pyarrow.schema([f for f in fields if explanation or f[0] != "explanation"])
 
 

@@ -13,7 +13,6 @@ numpy and onnxruntime only.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -24,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+from poster_genre.card import TextCard
+from poster_genre.rules import fused
 
 TITLE_LIMIT = 300  # characters; a longer title is refused, not cut
 YEARS = (1880, 2100)
@@ -118,25 +120,26 @@ def features(text: TextInput, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def logit(probabilities: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(probabilities, np.float64), 1e-7, 1 - 1e-7)
-    return np.log(p / (1 - p))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
+class TextModelError(OSError):
+    """A text model file that cannot be read, or that does not fit its poster model; the message says which."""
 
 
 class TextModel:
     """The text model and its fusion with one poster model (whose genres it must have, in order)."""
 
-    def __init__(self, model: str | os.PathLike | bytes) -> None:
-        data = model if isinstance(model, bytes) else str(model)
-        self.session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-        self.card = {k: json.loads(v) for k, v in self.session.get_modelmeta().custom_metadata_map.items()}
-        self.labels = tuple(self.card["labels"])
-        self.buckets = int(self.card["buckets"])
-        self.fusion = {mode: np.asarray(weights, np.float64) for mode, weights in self.card["fusion"].items()}
+    def __init__(self, model: str | os.PathLike | bytes, threads: int = 1) -> None:
+        """`threads`: onnxruntime's intra-op threads (the text model is small: one is plenty)."""
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        where = "<text model bytes>" if isinstance(model, bytes) else str(model)
+        try:
+            self.session = ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
+                                                providers=["CPUExecutionProvider"])
+            self.card = TextCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        except Exception as error:  # onnxruntime's own exception types, or a card without its fields
+            raise TextModelError(f"Cannot load the text model at {where}: {error}") from error
+        self.labels, self.buckets = self.card.labels, self.card.buckets
+        self.fusion = {mode: np.asarray(weights, np.float64) for mode, weights in self.card.fusion.items()}
 
     def logits(self, text: TextInput) -> np.ndarray:
         """One logit per genre from the title and year alone."""
@@ -147,12 +150,10 @@ class TextModel:
         """The poster model's probabilities combined with the title and year (unchanged without either)."""
         if text.mode is None:
             return poster_probabilities
-        weights = self.fusion[text.mode]  # (genres, 3): poster logit, text logit, bias
-        z = weights[:, 0] * logit(poster_probabilities) + weights[:, 1] * self.logits(text) + weights[:, 2]
-        return sigmoid(z).astype(np.float32)
+        return fused(self.fusion[text.mode], poster_probabilities, self.logits(text)).astype(np.float32)
 
     def thresholds(self, mode: str) -> dict[str, float]:
-        return self.card["thresholds"][mode]
+        return self.card.thresholds[mode]
 
 
 def text_model_beside(model_path: Path) -> Path:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from benchmarks.appserver import AppServer, free_port  # noqa: F401
 from poster_genre import GenreClassifier
-from poster_genre.labels import GENRES
+from poster_genre.rules import FIRST_GENRES
 from train.data import data_dir_from_env, imdb_dir_from_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,8 +43,8 @@ def make_dataset(folder: Path, per_genre: int = 8) -> Path:
     """A tiny labelled poster folder in the schema of ../shared/data/labels.csv."""
     (folder / "posters").mkdir(parents=True, exist_ok=True)
     rows = []
-    for index in range(per_genre * len(GENRES)):
-        genre = GENRES[index % len(GENRES)]
+    for index in range(per_genre * len(FIRST_GENRES)):
+        genre = FIRST_GENRES[index % len(FIRST_GENRES)]
         synthetic_poster(index).save(folder / "posters" / f"{index}.jpg")
         rows.append([index, f"posters/{index}.jpg", genre, genre])
     with open(folder / "labels.csv", "w", newline="") as handle:
@@ -60,7 +60,7 @@ def make_imdb_dataset(folder: Path, films: int = 30) -> Path:
     (folder / "posters").mkdir(parents=True, exist_ok=True)
     rows = []
     for index in range(films):
-        genres = "|".join(g for bit, g in enumerate(GENRES) if (index + 1) >> bit & 1 and index % 7)
+        genres = "|".join(g for bit, g in enumerate(FIRST_GENRES) if (index + 1) >> bit & 1 and index % 7)
         synthetic_poster(100 + index, (182, 268)).save(folder / "posters" / f"tt{index}.jpg")
         rows.append([f"tt{index}", index if index < 6 else "", f"film {index}", 2000, f"posters/tt{index}.jpg",
                      genres, genres or "Horror", "test"])
@@ -95,19 +95,18 @@ def sample_poster(tmp_path_factory) -> Path:
 def horror_posters() -> list[Path]:
     """Version 2's IMDb validation films listed as Horror (in ../shared/data-imdb, so in CI too), when the
     served model has the genre; the first is the one it finds most Horror-like."""
-    from poster_genre.analysis import probabilities
-    from poster_genre.card import MULTI_LABEL
-    from poster_genre.classifier import default_model
-    from train.data import DEFAULT_IMDB_DIR, split_for
+    from poster_genre.analysis import file_probabilities
+    from poster_genre.model import default_model
+    from train.data import DEFAULT_IMDB_DIR, split_posters
 
     served = GenreClassifier(default_model())
     if "Horror" not in served.labels:
         pytest.skip("the served model has no Horror genre")
     if not (HAS_DATA and (DEFAULT_IMDB_DIR / "labels.csv").exists()):
         pytest.skip(f"shared poster data not found at {DATA_DIR} and {DEFAULT_IMDB_DIR}")
-    val = split_for(MULTI_LABEL, DATA_DIR, DEFAULT_IMDB_DIR)[2]
+    val = split_posters(DATA_DIR, DEFAULT_IMDB_DIR)[2]
     posters = [p.path for p in val if "Horror" in p.imdb_genres]
-    horror = probabilities(served, posters)[:, served.labels.index("Horror")]
+    horror = file_probabilities(served, posters)[:, served.labels.index("Horror")]
     return [posters[i] for i in np.argsort(-horror, kind="stable")]
 
 

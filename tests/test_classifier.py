@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from poster_genre import GenreClassifier, ModelNotFoundError, Tagging
-from poster_genre.card import ALL_GENRES, MULTI_LABEL, SINGLE_LABEL
-from poster_genre.labels import GENRES
+from poster_genre.card import IMDB_EVERY_GENRE, MULTI_LABEL
+from poster_genre.rules import FIRST_GENRES
 from tests.conftest import DATA_DIR, MODEL, REPO, needs_both
-from train.data import DEFAULT_IMDB_DIR, DEFAULT_PUBLIC_DIR, split_for
+from train.data import DEFAULT_IMDB_DIR, DEFAULT_PUBLIC_DIR, split_posters
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +22,14 @@ def classifier() -> GenreClassifier:
 
 def test_card_comes_from_the_onnx_metadata(classifier):
     card = classifier.card
-    assert card.labels[:len(GENRES)] == GENRES  # the five genres first, then any others the model serves
+    assert card.labels[:len(FIRST_GENRES)] == FIRST_GENRES  # the five genres first, then any others the model serves
     assert classifier.session.get_inputs()[0].shape[1:] == [*card.input_size, 3]
     assert card.backbone in ("efficientnet_lite2", "efficientnet_b4")
     assert card.version and card.resize_policy
     assert card.data["train"] > 0 and card.data["val"] > 0
-    assert card.kind in (SINGLE_LABEL, MULTI_LABEL)
-    if card.multi_label:
-        assert set(card.thresholds) == set(card.labels) and all(0 < t < 1 for t in card.thresholds.values())
-        assert {"mAP", "average_precision", "per_genre", "top1_in_genres"} <= card.metrics["imdb"].keys()
+    assert card.kind == MULTI_LABEL
+    assert set(card.thresholds) == set(card.labels) and all(0 < t < 1 for t in card.thresholds.values())
+    assert {"mAP", "average_precision", "per_genre", "top1_in_genres"} <= card.metrics["imdb"].keys()
     assert {"accuracy", "macro_f1", "top2_accuracy", "selective"} <= card.metrics["tmdb_v1"].keys()
 
 
@@ -40,12 +39,9 @@ def test_prediction_is_ranked_and_tagged(classifier, sample_poster):
     assert sorted(p.label for p in ranked) == sorted(classifier.labels)
     confidences = [p.confidence for p in ranked]
     assert confidences == sorted(confidences, reverse=True) and all(0 <= c <= 1 for c in confidences)
-    if not classifier.card.multi_label:
-        assert abs(sum(confidences) - 1) < 1e-4
     assert list(classifier.classify(sample_poster, top_k=2)[0].ranked) == ranked[:2]
     assert tagging.top == ranked[0]
-    expected = ([p.label for p in ranked if p.confidence >= classifier.card.thresholds[p.label]]
-                if classifier.card.multi_label else [ranked[0].label])
+    expected = [p.label for p in ranked if p.confidence >= classifier.card.thresholds[p.label]]
     assert list(tagging.genres) == expected
 
 
@@ -94,18 +90,16 @@ def test_committed_model_meets_the_bar_on_version_2s_held_out_posters(classifier
     from train.evaluate import classifier_metrics
 
     card = classifier.card
-    _, _, val = split_for(card.kind, DATA_DIR, DEFAULT_IMDB_DIR if card.multi_label else None, card.data["seed"])
+    _, _, val = split_posters(DATA_DIR, DEFAULT_IMDB_DIR, card.data["seed"])
     measured = classifier_metrics(classifier, val)
     v1 = measured["tmdb_v1"]
     assert v1["posters"] == 218 and v1["accuracy"] >= 0.486 - 0.01
-    if card.multi_label:
-        assert measured["imdb"]["mAP"] >= 0.58 and measured["imdb"]["top1_in_genres"] >= 0.66
+    assert measured["imdb"]["mAP"] >= 0.58 and measured["imdb"]["top1_in_genres"] >= 0.66
     # the card tells the truth: its figures on these posters (beside the previous model's, from v3 on)
     said = ({"mAP": card.versus_baseline["imdb_mAP"]["ours"], "accuracy": card.versus_baseline["tmdb_accuracy"]["ours"]}
             if card.versus_baseline else {"mAP": card.metrics.get("imdb", {}).get("mAP"),
                                           "accuracy": card.metrics["tmdb_v1"]["accuracy"]})
-    if card.multi_label:
-        assert abs(measured["imdb"]["mAP"] - said["mAP"]) < 0.005
+    assert abs(measured["imdb"]["mAP"] - said["mAP"]) < 0.005
     assert abs(v1["accuracy"] - said["accuracy"]) < 0.011
 
 
@@ -118,8 +112,23 @@ def test_the_cards_figures_over_every_genre_hold_on_its_own_validation_posters(c
     card = classifier.card
     if card.data.get("imdb_dir") != DEFAULT_PUBLIC_DIR.name:
         pytest.skip("this model was not trained on the public poster set")
-    _, _, val = split_for(card.kind, DATA_DIR, DEFAULT_PUBLIC_DIR, card.data["seed"])
+    _, _, val = split_posters(DATA_DIR, DEFAULT_PUBLIC_DIR, card.data["seed"])
     assert len(val) == card.data["val"]
     measured = classifier_metrics(classifier, val)
-    for source in ("imdb", "tmdb", ALL_GENRES):
+    for source in ("imdb", "tmdb", IMDB_EVERY_GENRE):
         assert abs(measured[source]["mAP"] - card.metrics[source]["mAP"]) < 0.005, source
+
+
+def test_a_version_1_model_is_refused_saying_which_models_serve(tmp_path):
+    """Version 1's single-label models (their cards say "single-label", or give no kind) are no longer served."""
+    import onnx
+
+    for kind in ("single-label", None):
+        model = onnx.load(str(MODEL))
+        kept = [(p.key, p.value) for p in model.metadata_props if p.key != "kind"]
+        del model.metadata_props[:]
+        for key, value in kept + ([("kind", kind)] if kind else []):
+            model.metadata_props.add(key=key, value=value)
+        onnx.save(model, str(tmp_path / "v1.onnx"))
+        with pytest.raises(ModelNotFoundError, match="version 1.*no longer served.*version 2 or later"):
+            GenreClassifier(tmp_path / "v1.onnx")

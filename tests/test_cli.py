@@ -67,8 +67,6 @@ def test_csv_output_and_review_threshold(tmp_path, sample_poster):
     assert rows[0]["needs_review"] == "false" and rows[0]["error"] == ""
     every = range(1, len(LABELS) + 1)
     assert sorted(rows[0][f"label_{i}"] for i in every) == sorted(LABELS)
-    if not GenreClassifier(MODEL).card.multi_label:
-        assert abs(sum(float(rows[0][f"confidence_{i}"]) for i in every) - 1) < 1e-3
     assert set(filter(None, rows[0]["genres"].split("|"))) <= set(LABELS)
     assert rows[1]["error"] and rows[1]["label_1"] == ""
 

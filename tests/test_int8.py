@@ -15,8 +15,8 @@ import pytest
 
 from benchmarks.avx2 import run_worker
 from poster_genre import GenreClassifier
-from poster_genre.analysis import model_input, probabilities
-from poster_genre.classifier import default_model
+from poster_genre.analysis import file_probabilities, model_input
+from poster_genre.model import default_model
 from tests.conftest import INT8, MODEL, REPO, synthetic_poster
 
 REPORT = json.loads((REPO / "reports" / "int8.json").read_text())
@@ -46,7 +46,7 @@ def test_int8_answers_like_fp32(sample_poster, tmp_path):
         synthetic_poster(seed, (300, 450)).save(tmp_path / f"{seed}.png")
     posters = [sample_poster, *sorted(tmp_path.glob("*.png"))]
     fp32, int8 = GenreClassifier(MODEL, threads=2), GenreClassifier(INT8, threads=2)
-    expected, got = probabilities(fp32, posters), probabilities(int8, posters)
+    expected, got = file_probabilities(fp32, posters), file_probabilities(int8, posters)
     assert np.abs(got - expected).max() < 0.1
     assert [fp32.tags(row) for row in expected[:1]] == [int8.tags(row) for row in got[:1]]  # the real poster
 

@@ -10,8 +10,9 @@ from PIL import Image
 
 from app import build_demo, example_posters
 from poster_genre import GenreClassifier
-from poster_genre.analysis import probabilities
-from poster_genre.card import ALL_GENRES, model_version
+from poster_genre.analysis import file_probabilities
+from poster_genre.card import IMDB_EVERY_GENRE
+from poster_genre.card_markdown import card_markdown, model_version
 from tests.conftest import DATA_DIR, IMDB_DIR, INT8, MODEL, REPO, needs_both, synthetic_poster
 from train.examples import example_candidates, example_genres, fill_examples
 
@@ -36,29 +37,29 @@ def test_examples_are_listed_from_the_folder(tmp_path):
 
 def test_model_card_shows_the_metadata():
     card = GenreClassifier(MODEL).card
-    text = card.markdown()
+    text = card_markdown(card)
     assert card.backbone in text and f"{card.input_size[0]}×{card.input_size[1]}" in text and card.kind in text
     assert f"{card.metrics['tmdb_v1']['accuracy']:.3f}" in text
     assert str(card.data["train"]) in text and str(card.data["val"]) in text
     for genre in card.labels:
         assert f"| {genre} |" in text
-    every_genre = card.metrics.get(ALL_GENRES, card.metrics["imdb"])
+    every_genre = card.metrics.get(IMDB_EVERY_GENRE, card.metrics["imdb"])
     for genre, threshold in card.thresholds.items():
         row = next(line for line in text.splitlines() if line.startswith(f"| {genre} | "))
         assert f"| {every_genre['average_precision'][genre]:.3f} |" in row and f"| {threshold:.3f} |" in row
 
 
 def test_model_card_says_which_precision_is_served_and_what_int8_cost():
-    assert "**Precision** fp32." in GenreClassifier(MODEL).card.markdown()
+    assert "**Precision** fp32." in card_markdown(GenreClassifier(MODEL).card)
     card = GenreClassifier(INT8).card
-    text = card.markdown()
+    text = card_markdown(card)
     assert "**Precision** int8" in text and f"{card.quantization['speedup']}× faster than fp32" in text
     assert f"IMDb mAP {card.quantization['worst_draw_vs_fp32']['imdb_mAP']:+.4f}" in text
 
 
 def test_the_previous_model_is_named_by_its_version():
     card = GenreClassifier(MODEL).card
-    text = card.markdown()
+    text = card_markdown(card)
     previous = model_version(card.baseline)
     assert previous in ("v1", "v2") and f"| previous model ({previous}) |" in text  # v1's card holds a date
 
@@ -99,7 +100,7 @@ def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path)
     assert len(written) == len(genres) <= 5
     for genre, path in zip(genres, written):
         candidates = example_candidates(genre, DATA_DIR, IMDB_DIR)  # validation posters carrying the genre
-        probs = probabilities(classifier, [p.path for p in candidates])[:, classifier.labels.index(genre)]
+        probs = file_probabilities(classifier, [p.path for p in candidates])[:, classifier.labels.index(genre)]
         chosen = next(i for i, p in enumerate(candidates) if path.stem.split("_", 1)[1] in (p.tmdb_id, p.path.stem))
         assert path.name.startswith(genre.lower()) and Image.open(path).width <= 342
         assert probs[chosen] == pytest.approx(probs.max())
@@ -120,7 +121,7 @@ def test_the_page_runs_the_model_once_per_upload():
 
 
 def test_retitling_always_compares_with_the_poster_alone(sample_poster):
-    from app import Handlers, PageAnswer
+    from poster_genre.page import Handlers, PageAnswer
 
     handlers = Handlers(GenreClassifier(MODEL))
 

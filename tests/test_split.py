@@ -7,17 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from poster_genre.card import SINGLE_LABEL
-from poster_genre.labels import GENRES
+from poster_genre.rules import FIRST_GENRES
 from tests.conftest import DATA_DIR, make_dataset, make_imdb_dataset, needs_both, needs_data
-from train.data import DEFAULT_IMDB_DIR, DEFAULT_PUBLIC_DIR, Poster, read_all, read_imdb, read_tmdb, split, split_for, split_union
+from train.data import (
+    DEFAULT_IMDB_DIR,
+    DEFAULT_PUBLIC_DIR,
+    Poster,
+    read_all,
+    read_imdb,
+    read_tmdb,
+    split,
+    split_union,
+    tmdb_split,
+)
 
 
 def posters_with_repeated_films() -> list[Poster]:
     """200 films, some with several posters (re-releases), genres unevenly spread."""
     posters = []
     for film in range(200):
-        genre = GENRES[(film * film) % len(GENRES)]
+        genre = FIRST_GENRES[(film * film) % len(FIRST_GENRES)]
         for copy in range(1 + film % 3):
             posters.append(Poster(f"tmdb:{film}", Path(f"{film}_{copy}.jpg"), genre, (genre,)))
     return posters
@@ -28,7 +37,7 @@ def both_sources() -> list[Poster]:
     posters = posters_with_repeated_films()
     for film in range(1000):
         key = f"tmdb:{film}" if film < 60 else f"imdb:tt{film}"
-        genres = tuple(g for bit, g in enumerate(GENRES) if (film * 7 + 3) >> bit & 1 and film % 9)
+        genres = tuple(g for bit, g in enumerate(FIRST_GENRES) if (film * 7 + 3) >> bit & 1 and film % 9)
         posters.append(Poster(key, Path(f"tt{film}.jpg"), "", genres, "imdb"))
     return posters
 
@@ -115,7 +124,7 @@ def test_shared_cross_source_split():
     train, val = split_union(posters)
     assert len(posters) == 1107 + 9497
     assert not films(train) & films(val)
-    _, _, v1_val = split_for(SINGLE_LABEL, DATA_DIR, None)
+    _, _, v1_val = tmdb_split(DATA_DIR)
     assert {p.path for p in v1_val} <= {p.path for p in val}
     imdb_films = {p.film for p in posters if p.source == "imdb"}
     assert len({p.film for p in val if p.source == "imdb"}) >= 0.15 * len(imdb_films)
@@ -136,5 +145,5 @@ def test_the_public_set_keeps_version_2s_split_and_holds_out_fifteen_percent_of_
     new = {p.film for p in train + val if p.cohort == "new"}
     assert 0.15 <= len({p.film for p in val if p.cohort == "new"}) / len(new) < 0.16
     horror = [p for p in val if "Horror" in p.imdb_genres]
-    assert horror and all(p.label_vector(("Action", "Horror"))[1] == 1 for p in horror)
-    assert all(p.label_vector(("Horror",))[0] == -1 for p in val if p.source == "tmdb")  # unknown, not absent
+    assert horror and all(p.truth(("Action", "Horror"))[1] == 1 for p in horror)
+    assert all(p.truth(("Horror",))[0] == -1 for p in val if p.source == "tmdb")  # unknown, not absent

@@ -95,6 +95,36 @@ def test_a_model_without_a_text_model_refuses_titles_clearly(tmp_path, sample_po
     assert classifier.classify(sample_poster, titles=[None])  # no title: served as before
 
 
+def other_genres_text_model(path):
+    """The committed text model with its card claiming other genres."""
+    import onnx
+
+    model = onnx.load(str(MODEL.with_name(TEXT_NAME)))
+    for prop in model.metadata_props:
+        if prop.key == "labels":
+            prop.value = json.dumps(list(reversed(json.loads(prop.value))))
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_text_model_that_does_not_fit_is_said_not_dropped_silently(tmp_path, sample_poster):
+    from poster_genre import ModelNotFoundError
+
+    (tmp_path / "model.onnx").write_bytes(MODEL.read_bytes())
+    other_genres_text_model(tmp_path / TEXT_NAME)
+    with pytest.warns(UserWarning, match="Titles and years are refused: the text model at .* has the genres"):
+        classifier = GenreClassifier(tmp_path / "model.onnx")
+    with pytest.raises(TextInputError, match="cannot use a title or year \\(the text model at .* has the genres"):
+        classifier.classify(sample_poster, titles="Kill Zone")
+    with pytest.raises(ModelNotFoundError, match="has the genres"):  # given explicitly: a load error
+        GenreClassifier(MODEL, text_model=tmp_path / TEXT_NAME)
+    (tmp_path / "junk.onnx").write_text("not a model")
+    with pytest.raises(ModelNotFoundError, match="Cannot load the text model at .*junk.onnx"):
+        GenreClassifier(MODEL, text_model=tmp_path / "junk.onnx")
+    with pytest.raises(ModelNotFoundError, match="No text model file at"):
+        GenreClassifier(MODEL, text_model=tmp_path / "absent.onnx")
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "POSTER_GENRE_MODEL": ""})

@@ -1,7 +1,6 @@
 """Real TensorFlow training and tf2onnx export, end to end, on a handful of generated images.
 
-Both kinds are trained (single-label on the TMDB schema, multi-label on both schemas) and the
-exported models are then served by the real CLI and the real app.
+The model is trained on both schemas and the exported model is then served by the real CLI and the real app.
 """
 
 from __future__ import annotations
@@ -19,25 +18,24 @@ from PIL import Image
 
 from poster_genre import GenreClassifier, __version__
 from poster_genre.analysis import model_input
-from poster_genre.card import MULTI_LABEL, SINGLE_LABEL
-from poster_genre.classifier import MAPS_OUTPUT
-from poster_genre.labels import GENRES
+from poster_genre.card import MULTI_LABEL
+from poster_genre.model import MAPS_OUTPUT
+from poster_genre.rules import FIRST_GENRES
 from tests.conftest import REPO, AppServer, free_port
 from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 
 SIZE = ["64", "48"]
 
 
-@pytest.fixture(scope="module", params=[SINGLE_LABEL, MULTI_LABEL])
-def trained(request, tiny_dataset, tiny_imdb, tmp_path_factory):
+@pytest.fixture(scope="module")
+def trained(tiny_dataset, tiny_imdb, tmp_path_factory):
     """Train (weights=None, tiny input) and export: the whole pipeline, for real."""
     from export.to_onnx import export
     from train.train import main as train_main
 
-    kind = request.param
+    kind = MULTI_LABEL
     out = tmp_path_factory.mktemp(kind) / "run"  # not there yet: training makes every folder it writes to
-    report = train_main(["--data-dir", str(tiny_dataset), "--kind", kind, "--weights", "none",
-                         "--imdb-dir", str(tiny_imdb) if kind == MULTI_LABEL else "none",
+    report = train_main(["--data-dir", str(tiny_dataset), "--weights", "none", "--imdb-dir", str(tiny_imdb),
                          "--input-size", *SIZE, "--views", "3", "--head-epochs", "3", "--finetune-epochs", "2",
                          "--out", str(out), "--reports-dir", str(out / "reports"),
                          "--cache-dir", str(out / "cache"), "--min-candidate-films", "1"])
@@ -54,16 +52,16 @@ def test_training_writes_model_report_and_plots(trained):
         assert (out / "reports" / name).stat().st_size > 0
     written = json.loads((out / "reports" / "metrics.json").read_text())
     assert written["kind"] == kind
-    assert written["data"]["train"] + written["data"]["val"] == (40 if kind == SINGLE_LABEL else 70)
-    assert written["data"]["train_counts"]["by_source"].get("imdb", 0) > 0 or kind == SINGLE_LABEL
+    assert written["data"]["train"] + written["data"]["val"] == 70
+    assert written["data"]["train_counts"]["by_source"].get("imdb", 0) > 0
     for name in ("validation", "probe", "baseline"):
         assert {"all", "tmdb", "tmdb_v1"} <= written[name].keys()
-        assert set(written[name]["all"]["average_precision"]) == set(GENRES)
-    assert ("imdb" in written["validation"]) == (kind == MULTI_LABEL)
+        assert set(written[name]["all"]["average_precision"]) == set(FIRST_GENRES)
+    assert "imdb" in written["validation"]
     assert len(written["validation"]["tmdb_v1"]["selective"]) > 1
-    assert (set(written["thresholds"]) == set(GENRES)) == (kind == MULTI_LABEL)
+    assert set(written["thresholds"]) == set(FIRST_GENRES)
     saved = np.load(out / "val_probabilities.npz")  # for benchmarks/noise.py's paired comparisons
-    assert saved["model"].shape == saved["probe"].shape == (written["data"]["val"], len(GENRES))
+    assert saved["model"].shape == saved["probe"].shape == (written["data"]["val"], len(FIRST_GENRES))
     assert len(saved["files"]) == written["data"]["val"]
 
 
@@ -77,7 +75,7 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
     assert [o.name for o in model.graph.output][1] == MAPS_OUTPUT
     classifier = GenreClassifier(out / "model.onnx")
     card = classifier.card
-    assert classifier.labels == GENRES and classifier.input_size == (64, 48)
+    assert classifier.labels == FIRST_GENRES and classifier.input_size == (64, 48)
     assert card.kind == kind and card.version == __version__ and card.data["val"] == report["data"]["val"]
     assert card.thresholds == report["thresholds"]  # round trip through the ONNX metadata
     assert card.metrics["tmdb_v1"]["accuracy"] == report["validation"]["tmdb_v1"]["accuracy"]
@@ -85,16 +83,11 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
     batch = model_input(classifier, sorted((tiny_dataset / "posters").glob("*.jpg"))[:5])
     probs = classifier.probabilities(batch)
     assert np.abs(probs - keras_model.predict(batch, verbose=0)).max() < 1e-4
-    if kind == SINGLE_LABEL:
-        assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
 
 
-def test_the_same_command_makes_the_title_and_year_model_for_a_multi_label_run(trained, tiny_dataset):
+def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
     kind, out, report, _ = trained
     classifier = GenreClassifier(out / "model.onnx")
-    if kind == SINGLE_LABEL:
-        assert "text" not in report and classifier.text is None and not (out / "model.text.onnx").exists()
-        return
     text = report["text"]
     assert text["model"]["training_films"] > 0 and set(text["fusion"]) == {"title", "year", "title+year"}
     assert set(text["thresholds"]["title+year"]) == set(report["labels"])
@@ -115,7 +108,7 @@ def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
     pooled = keras.Model(keras_model.input, keras_model.get_layer(POOL_LAYER).output).predict(batch, verbose=0)
     logits = pooled @ weights + bias
     _, maps = classifier.probabilities_and_maps(batch)
-    assert maps.shape[1:3] == (2, 2) and maps.shape[3] == len(GENRES)  # 64x48 input, stride 32
+    assert maps.shape[1:3] == (2, 2) and maps.shape[3] == len(FIRST_GENRES)  # 64x48 input, stride 32
     assert np.abs(maps.mean(axis=(1, 2)) + bias - logits).max() < 1e-4
 
 
@@ -129,10 +122,7 @@ def test_cli_serves_the_model(trained, tiny_dataset, tmp_path):
     classifier = GenreClassifier(out / "model.onnx")
     for record in map(json.loads, result.stdout.splitlines()):
         confidences = {item["label"]: item["confidence"] for item in record["labels"]}
-        if kind == SINGLE_LABEL:
-            assert record["genres"] == [record["labels"][0]["label"]]
-        else:
-            assert record["genres"] == [g for g, p in confidences.items() if p >= classifier.card.thresholds[g]]
+        assert record["genres"] == [g for g, p in confidences.items() if p >= classifier.card.thresholds[g]]
         assert Image.open(record["explanation"]).size == Image.open(record["file"]).size
 
 
@@ -145,14 +135,11 @@ def test_app_serves_the_model(trained, tiny_dataset):
         path = sorted((tiny_dataset / "posters").glob("*.jpg"))[0]
         poster = handle_file(str(path))
         probabilities = client.predict(poster, api_name="/predict")
-        assert set(probabilities) == set(GENRES)
-        if kind == SINGLE_LABEL:
-            assert abs(sum(probabilities.values()) - 1) < 1e-3
+        assert set(probabilities) == set(FIRST_GENRES)
         tags = client.predict(poster, api_name="/tags")
         assert tags["most_likely"]["label"] == max(probabilities, key=probabilities.get)
         thresholds = GenreClassifier(out / "model.onnx").card.thresholds
-        expected = ([tags["most_likely"]["label"]] if kind == SINGLE_LABEL else
-                    [g for g, p in probabilities.items() if p >= thresholds[g]])
+        expected = [g for g, p in probabilities.items() if p >= thresholds[g]]
         assert tags["genres"] == expected
         assert Image.open(client.predict(poster, None, api_name="/explain")[0]).size == Image.open(path).size
     finally:

@@ -9,7 +9,7 @@ Two schemas, one `Poster`:
   (the film's full IMDb list), source.
 
 Genres beyond the five are known for IMDb posters only: a TMDB poster carries the genres it was
-collected under, so for it a genre outside the five is unknown, not absent (-1 in `label_vector`).
+collected under, so for it a genre outside the five is unknown, not absent (-1 in `Poster.truth`).
 
 A film is keyed by its TMDB id where known, else its IMDb id, so one film present in both folders
 is one film for the split.
@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from poster_genre.card import SINGLE_LABEL
-from poster_genre.labels import GENRES
+from poster_genre.rules import FIRST_GENRES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEFAULT_DATA_DIR = SHARED / "data"
@@ -67,25 +66,15 @@ class Poster:
     def tmdb_id(self) -> str:
         return self.film.removeprefix("tmdb:") if self.film.startswith("tmdb:") else ""
 
-    @property
-    def label(self) -> int:
-        """Index of the primary genre (single-label posters only)."""
-        return GENRES.index(self.genre)
-
-    @property
-    def targets(self) -> np.ndarray:
-        """Multi-hot float32 vector over GENRES."""
-        return np.array([genre in self.genres for genre in GENRES], dtype=np.float32)
-
-    def label_vector(self, labels: tuple[str, ...]) -> np.ndarray:
+    def truth(self, labels: tuple[str, ...]) -> np.ndarray:
         """float32 over `labels`: 1 carried, 0 not carried, -1 unknown (a genre beyond the five on a TMDB poster)."""
-        return np.array([float(genre in self.genres) if genre in GENRES else
+        return np.array([float(genre in self.genres) if genre in FIRST_GENRES else
                          float(genre in self.imdb_genres) if self.source == "imdb" else -1.0
                          for genre in labels], dtype=np.float32)
 
 
 def _split_genres(text: str) -> tuple[str, ...]:
-    return tuple(g for g in GENRES if g in text.split("|"))
+    return tuple(g for g in FIRST_GENRES if g in text.split("|"))
 
 
 def read_tmdb(data_dir: Path, primary_only: bool = True) -> list[Poster]:
@@ -93,7 +82,7 @@ def read_tmdb(data_dir: Path, primary_only: bool = True) -> list[Poster]:
     posters = []
     with open(Path(data_dir) / "labels.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            genre = row["genre"] if row["genre"] in GENRES else ""
+            genre = row["genre"] if row["genre"] in FIRST_GENRES else ""
             if genre or not primary_only:
                 posters.append(Poster(f"tmdb:{row['tmdb_id']}", Path(data_dir) / row["file"], genre,
                                       _split_genres(row["genres"]), "tmdb", title=row.get("title") or "",
@@ -189,15 +178,18 @@ def hold_out(films: dict[str, tuple[str, ...]], fixed: set[str], val_films: set[
     return held
 
 
-def split_for(kind: str, tmdb_dir: Path, imdb_dir: Path | None, seed: int = 42
-              ) -> tuple[list[Poster], list[Poster], list[Poster]]:
-    """(all, train, val) as a model of `kind` is trained and validated: version 1's TMDB posters and
-    split for single-label, both folders and the split over their union for multi-label."""
-    if kind == SINGLE_LABEL:
-        posters = read_tmdb(tmdb_dir)
-        return posters, *split(posters, seed=seed)
+def split_posters(tmdb_dir: Path, imdb_dir: Path | None, seed: int = 42
+                  ) -> tuple[list[Poster], list[Poster], list[Poster]]:
+    """(all, train, val) as a model is trained and validated: both folders and the split over their union."""
     posters = read_all(tmdb_dir, imdb_dir)
     return posters, *split_union(posters, seed=seed)
+
+
+def tmdb_split(tmdb_dir: Path, seed: int = 42) -> tuple[list[Poster], list[Poster], list[Poster]]:
+    """(all, train, val) of the TMDB posters with a collected genre, split as version 1 split them: its 218
+    validation posters are the set the collected-genre accuracy (`tmdb_v1` figures) is measured on."""
+    posters = read_tmdb(tmdb_dir)
+    return posters, *split(posters, seed=seed)
 
 
 def allocate(strata: dict[tuple[str, ...], list[str]], total: int) -> dict[tuple[str, ...], int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from poster_genre.analysis import probabilities
-from poster_genre.card import MULTI_LABEL, ModelCard, SourceFigures
+from poster_genre.analysis import file_probabilities
+from poster_genre.card import ModelCard, SourceFigures
 from poster_genre.classifier import GenreClassifier
-from poster_genre.labels import GENRES
+from poster_genre.rules import FIRST_GENRES
 from train.data import Poster
 from train.metrics import choose_thresholds, compare, five_genres, model_metrics
 
@@ -17,23 +17,20 @@ THRESHOLD_RULE = "per genre, the threshold (grid 0.05..0.95, step 0.01) with the
                  "whose label for it is known"
 
 
-def evaluate(kind: str, posters: list[Poster], probs: np.ndarray, probe_probs: np.ndarray,
-             baseline: GenreClassifier | None, labels: tuple[str, ...] = GENRES) -> dict:
+def evaluate(posters: list[Poster], probs: np.ndarray, probe_probs: np.ndarray,
+             baseline: GenreClassifier | None, labels: tuple[str, ...] = FIRST_GENRES) -> dict:
     """Thresholds, the model's and the probe's figures, and the baseline's (an ONNX model measured on
     the same posters) with the paired bootstrap against it on the posters version 2 validated on."""
-    y = np.stack([p.label_vector(labels) for p in posters])
-    multi = kind == MULTI_LABEL
-    thresholds = choose_thresholds(y, probs, labels) if multi else {}
-    report = {"thresholds": thresholds,
-              "threshold_rule": THRESHOLD_RULE if multi else "single-label: the most likely genre is the tag",
-              "validation": model_metrics(kind, posters, probs, thresholds, labels),
-              "probe": model_metrics(kind, posters, probe_probs,
-                                     choose_thresholds(y, probe_probs, labels) if multi else {}, labels)}
+    y = np.stack([p.truth(labels) for p in posters])
+    thresholds = choose_thresholds(y, probs, labels)
+    report = {"thresholds": thresholds, "threshold_rule": THRESHOLD_RULE,
+              "validation": model_metrics(posters, probs, thresholds, labels),
+              "probe": model_metrics(posters, probe_probs, choose_thresholds(y, probe_probs, labels), labels)}
     if baseline is not None:
         card = baseline.card
-        theirs = probabilities(baseline, [p.path for p in posters])
+        theirs = file_probabilities(baseline, [p.path for p in posters])
         report["baseline"] = {"model": baseline.path.name, "version": card.version, "kind": card.kind,
-                              **model_metrics(card.kind, posters, theirs, card.thresholds, card.labels)}
+                              **model_metrics(posters, theirs, card.thresholds, card.labels)}
         earlier = np.array([p.cohort == "v2" for p in posters])
         report["versus_baseline"] = {
             "posters": int(earlier.sum()),
@@ -43,9 +40,9 @@ def evaluate(kind: str, posters: list[Poster], probs: np.ndarray, probe_probs: n
 
 
 def classifier_metrics(classifier: GenreClassifier, posters: list[Poster]) -> dict:
-    """`model_metrics` of an ONNX model on `posters`, with the kind, thresholds and genres of its own card."""
-    probs = probabilities(classifier, [p.path for p in posters])
-    return model_metrics(classifier.card.kind, posters, probs, classifier.card.thresholds, classifier.card.labels)
+    """`model_metrics` of an ONNX model on `posters`, with the thresholds and genres of its own card."""
+    probs = file_probabilities(classifier, [p.path for p in posters])
+    return model_metrics(posters, probs, classifier.card.thresholds, classifier.card.labels)
 
 
 def summary(report: dict) -> str:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from poster_genre.analysis import probabilities
-from poster_genre.card import ALL_GENRES, MULTI_LABEL, SINGLE_LABEL, ModelCard
-from poster_genre.classifier import CHECKOUT_MODEL, GenreClassifier
-from poster_genre.labels import GENRES
+from poster_genre.analysis import file_probabilities
+from poster_genre.card import IMDB_EVERY_GENRE, ModelCard
+from poster_genre.classifier import GenreClassifier
+from poster_genre.model import CHECKOUT_MODEL
 from poster_genre.preprocess import load_image
-from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_for
+from poster_genre.rules import FIRST_GENRES
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_posters, tmdb_split
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_WIDTH = 342
@@ -28,20 +29,20 @@ MAX_WIDTH = 342
 
 def example_genres(card: ModelCard) -> tuple[str, ...]:
     """The five genres; for a model with more, the best served extra one instead of the weakest of the five."""
-    every = card.metrics.get(ALL_GENRES)
+    every = card.metrics.get(IMDB_EVERY_GENRE)
     if not every:
-        return GENRES
+        return FIRST_GENRES
     ap = every["average_precision"]
-    weakest = min(GENRES, key=lambda g: ap[g])
-    best_extra = max((g for g in card.labels if g not in GENRES), key=lambda g: ap[g])
-    return tuple(g for g in GENRES if g != weakest) + (best_extra,)
+    weakest = min(FIRST_GENRES, key=lambda g: ap[g])
+    best_extra = max((g for g in card.labels if g not in FIRST_GENRES), key=lambda g: ap[g])
+    return tuple(g for g in FIRST_GENRES if g != weakest) + (best_extra,)
 
 
 def example_candidates(genre: str, data_dir: Path, imdb_dir: Path | None) -> list[Poster]:
     """Validation posters carrying `genre`: version 1's TMDB ones collected under it, else IMDb films."""
-    if genre in GENRES:
-        return [p for p in split_for(SINGLE_LABEL, data_dir, None)[2] if p.genre == genre]
-    return [p for p in split_for(MULTI_LABEL, data_dir, imdb_dir)[2] if genre in p.imdb_genres]
+    if genre in FIRST_GENRES:
+        return [p for p in tmdb_split(data_dir)[2] if p.genre == genre]
+    return [p for p in split_posters(data_dir, imdb_dir)[2] if genre in p.imdb_genres]
 
 
 def fill_examples(data_dir: Path, out: Path, model: Path | None = None, imdb_dir: Path | None = None) -> list[Path]:
@@ -50,7 +51,7 @@ def fill_examples(data_dir: Path, out: Path, model: Path | None = None, imdb_dir
     chosen = []
     for genre in example_genres(classifier.card):
         candidates = example_candidates(genre, data_dir, imdb_dir)
-        probs = probabilities(classifier, [p.path for p in candidates])[:, classifier.labels.index(genre)]
+        probs = file_probabilities(classifier, [p.path for p in candidates])[:, classifier.labels.index(genre)]
         chosen.append((genre, candidates[int(probs.argmax())]))
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.jpg"):

@@ -28,8 +28,8 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
-from poster_genre.labels import GENRES
 from poster_genre.preprocess import InvalidImageError, load_image
+from poster_genre.rules import FIRST_GENRES
 
 TMDB_GENRE_IDS = {"Action": 28, "Comedy": 35, "Drama": 18, "Romance": 10749, "Thriller": 53}
 API_BASE = "https://api.themoviedb.org/3"
@@ -188,7 +188,7 @@ def fetch_genre(http: Http, store: Store, genre: str, per_genre: int, report: Re
                 if twin is not None:
                     report.duplicates.append((tmdb_id, twin))
                     continue
-                genres = [g for g in GENRES if TMDB_GENRE_IDS[g] in film.get("genre_ids", [])] or [genre]
+                genres = [g for g in FIRST_GENRES if TMDB_GENRE_IDS[g] in film.get("genre_ids", [])] or [genre]
                 store.add(tmdb_id, genre, genres if genre in genres else [genre, *genres], image,
                           film.get("title") or "", (film.get("release_date") or "")[:4])
                 report.downloaded += 1
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--out", type=Path, help="training set folder")
     target.add_argument("--examples", type=Path, help="app examples folder (flat <genre>_<id>.jpg)")
     parser.add_argument("--per-genre", type=int, required=True)
-    parser.add_argument("--genres", nargs="+", choices=GENRES, default=list(GENRES))
+    parser.add_argument("--genres", nargs="+", choices=FIRST_GENRES, default=list(FIRST_GENRES))
     parser.add_argument("--balanced", action="store_true", help="trim every genre to the smallest count")
     parser.add_argument("--api-base", default=os.environ.get("TMDB_API_BASE", API_BASE))
     parser.add_argument("--image-base", default=os.environ.get("TMDB_IMAGE_BASE", IMAGE_BASE))

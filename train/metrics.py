@@ -1,16 +1,16 @@
 """Metrics of a genre model on held-out posters, in plain numpy.
 
-Multi-label metrics (every model, whatever its kind, on every poster):
+Metrics of every model on every poster:
 - average precision per genre and its mean (mAP), ranking posters by the genre's probability;
 - precision, recall and F1 per genre of the tag set, and sample F1 (mean over posters of the F1
   between tag set and label set; 1 when both are empty). The tag set is the genres at or above
-  their thresholds (multi-label) or the single most likely genre (single-label);
+  their thresholds (`poster_genre.rules.tagged`);
 - top-1-in-genres: the share of posters with at least one genre whose most likely genre is one of them;
 - calibration: reliability over all (poster, genre) pairs, and its expected calibration error.
 The headline figures are over the five genres on every source; a model with more genres also gets
 them over all its genres on the IMDb posters, the only ones whose every genre is known.
-Version 1's metrics on version 1's TMDB validation posters (accuracy, macro-F1, top-2 and the
-selective-accuracy table against the collected genre) are computed for every model too.
+On version 1's TMDB validation posters, the most likely of the five genres against the genre each poster was
+collected under (accuracy, macro-F1, top-2 and the selective-accuracy table: the `tmdb_v1` figures).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from poster_genre.card import ALL_GENRES, SINGLE_LABEL
-from poster_genre.labels import GENRES
+from poster_genre.card import IMDB_EVERY_GENRE
+from poster_genre.rules import FIRST_GENRES, served, tagged
 from train.data import Poster
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -29,9 +29,9 @@ CALIBRATION_BINS = 10
 SOURCES = ("all", "imdb", "tmdb")
 
 
-# Single-label metrics against the collected primary genre (version 1's figures).
+# The most likely genre against the collected one (the `tmdb_v1` figures).
 
-def metrics(y_true: np.ndarray, probs: np.ndarray, labels: tuple[str, ...]) -> dict:
+def collected_genre_metrics(y_true: np.ndarray, probs: np.ndarray, labels: tuple[str, ...]) -> dict:
     """Accuracy, macro-F1, top-2 accuracy, per-genre P/R/F1, confusion matrix, selective accuracy."""
     y_pred = probs.argmax(axis=1)
     confusion = np.zeros((len(labels), len(labels)), dtype=int)
@@ -96,7 +96,7 @@ def masked_map(y: np.ndarray, probs: np.ndarray) -> float:
                              for i in range(y.shape[1])]))
 
 
-def choose_thresholds(y: np.ndarray, probs: np.ndarray, labels: tuple[str, ...] = GENRES) -> dict[str, float]:
+def choose_thresholds(y: np.ndarray, probs: np.ndarray, labels: tuple[str, ...] = FIRST_GENRES) -> dict[str, float]:
     """Per genre, the threshold on the grid 0.05..0.95 with the best F1 on the posters whose label is known."""
     chosen = {}
     for index, genre in enumerate(labels):
@@ -106,15 +106,7 @@ def choose_thresholds(y: np.ndarray, probs: np.ndarray, labels: tuple[str, ...] 
     return chosen
 
 
-def tag_sets(probs: np.ndarray, kind: str, thresholds: dict[str, float], labels: tuple[str, ...] = GENRES
-             ) -> np.ndarray:
-    """Boolean (N, genres): genres at or above their thresholds, or the top genre of a single-label model."""
-    if kind == SINGLE_LABEL:
-        return np.eye(len(labels), dtype=bool)[probs.argmax(axis=1)]
-    return probs >= np.array([thresholds[g] for g in labels])
-
-
-def multilabel_metrics(y: np.ndarray, probs: np.ndarray, tags: np.ndarray, labels: tuple[str, ...] = GENRES
+def multilabel_metrics(y: np.ndarray, probs: np.ndarray, tags: np.ndarray, labels: tuple[str, ...] = FIRST_GENRES
                        ) -> dict:
     """mAP, AP, base rate and P/R/F1 per genre, sample F1, top-1-in-genres, selective table, calibration.
 
@@ -158,32 +150,32 @@ def calibration(truth: np.ndarray, probs: np.ndarray) -> dict:
     return {"ece": _round(ece), "bins": rows}
 
 
-def model_metrics(kind: str, posters: list[Poster], probs: np.ndarray, thresholds: dict[str, float],
-                  labels: tuple[str, ...] = GENRES) -> dict:
+def model_metrics(posters: list[Poster], probs: np.ndarray, thresholds: dict[str, float],
+                  labels: tuple[str, ...] = FIRST_GENRES) -> dict:
     """Every figure of one model on the validation posters: over the five genres per source, over all
-    its genres on the IMDb posters (when it has more), and version 1's on version 1's posters."""
-    five = [labels.index(g) for g in GENRES]
-    y, probs5 = np.stack([p.targets for p in posters]), probs[:, five]
-    tags = tag_sets(probs, kind, thresholds, labels)
+    its genres on the IMDb posters (when it has more), and the collected genre's on version 1's posters."""
+    five = [labels.index(g) for g in FIRST_GENRES]
+    y, probs5 = np.stack([p.truth(FIRST_GENRES) for p in posters]), probs[:, five]
+    tags = tagged(probs, thresholds, labels)
     out = {}
     for source in SOURCES:
         keep = np.array([source == "all" or p.source == source for p in posters])
         if keep.any():
             out[source] = multilabel_metrics(y[keep], probs5[keep], tags[keep][:, five])
     imdb = np.array([p.source == "imdb" for p in posters])
-    if len(labels) > len(GENRES) and imdb.any():
-        y_all = np.stack([p.label_vector(labels) for p in posters])
-        out[ALL_GENRES] = multilabel_metrics(y_all[imdb], probs[imdb], tags[imdb], labels)
+    if len(labels) > len(FIRST_GENRES) and imdb.any():
+        y_all = np.stack([p.truth(labels) for p in posters])
+        out[IMDB_EVERY_GENRE] = multilabel_metrics(y_all[imdb], probs[imdb], tags[imdb], labels)
     v1 = np.array([p.source == "tmdb" and bool(p.genre) for p in posters])
     if v1.any():
-        out["tmdb_v1"] = metrics(np.array([p.label for p, keep in zip(posters, v1) if keep]), probs5[v1], GENRES)
+        collected = np.array([FIRST_GENRES.index(p.genre) for p, keep in zip(posters, v1) if keep])
+        out["tmdb_v1"] = collected_genre_metrics(collected, probs5[v1], FIRST_GENRES)
     return out
 
 
 def candidate_table(labels: tuple[str, ...], train_films: dict[str, int], val_imdb: np.ndarray,
                     probs_imdb: np.ndarray, min_films: int, min_lift: float) -> list[dict]:
-    """Every candidate genre with the serving rule applied: the five always; another genre when it has
-    at least `min_films` training films and an IMDb validation AP at least `min_lift` times its base rate."""
+    """Every candidate genre with the serving rule (`poster_genre.rules.served`) applied."""
     rows = []
     for i, genre in enumerate(labels):
         truth = val_imdb[:, i] > 0
@@ -191,8 +183,8 @@ def candidate_table(labels: tuple[str, ...], train_films: dict[str, int], val_im
         lift = ap / base if base else float("nan")
         rows.append({"genre": genre, "training_films": train_films.get(genre, 0),
                      "validation_films": int(truth.sum()), "base_rate": _round(base), "ap": _round(ap),
-                     "lift": _round(lift), "served": genre in GENRES or (
-                         train_films.get(genre, 0) >= min_films and lift >= min_lift)})
+                     "lift": _round(lift),
+                     "served": served(genre, train_films.get(genre, 0), lift, min_films, min_lift)})
     return rows
 
 
@@ -223,15 +215,15 @@ def paired_bootstrap(figure: Figure, truth: np.ndarray, ours: np.ndarray, theirs
 
 def five_genres(probs: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
     """The columns of the five genres, in their order, from probabilities over `labels`."""
-    return probs[:, [labels.index(g) for g in GENRES]]
+    return probs[:, [labels.index(g) for g in FIRST_GENRES]]
 
 
 def compare(posters: list[Poster], ours: np.ndarray, theirs: np.ndarray, seed: int = 0) -> dict:
     """mAP and top-1-in-genres on the IMDb films (five genres); accuracy on version 1's TMDB posters.
     A figure whose posters are not among these is left out."""
     imdb = np.array([p.source == "imdb" for p in posters])
-    truth = np.stack([p.targets for p in posters]) > 0
-    primary = np.array([GENRES.index(p.genre) if p.genre in GENRES else -1 for p in posters])
+    truth = np.stack([p.truth(FIRST_GENRES) for p in posters]) > 0
+    primary = np.array([FIRST_GENRES.index(p.genre) if p.genre in FIRST_GENRES else -1 for p in posters])
     tmdb = ~imdb & (primary >= 0)
     out = {}
     if (truth[imdb].any(axis=1)).any():

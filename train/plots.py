@@ -1,7 +1,9 @@
-"""The report's PNG plots: the only training module that imports matplotlib."""
+"""The report's PNG plots: the only training module that imports matplotlib. They draw a `PlotData`, which
+`train.report` fills from the report, so no plot reads the report's keys."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -10,8 +12,34 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from poster_genre.labels import GENRES  # noqa: E402
-from train.metrics import ALL_GENRES, SOURCES  # noqa: E402
+from poster_genre.rules import FIRST_GENRES  # noqa: E402
+from train.metrics import SOURCES  # noqa: E402
+
+
+@dataclass(frozen=True)
+class APBars:
+    """One model's bars in the AP plot: its name, five-genre mAP and AP per genre (IMDb validation films)."""
+
+    name: str
+    five_genre_map: float
+    average_precision: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """What the plots draw, as `train.report.plot_data` reads it from a report."""
+
+    history: dict[str, dict[str, list[float]]]  # per stage, per metric, per epoch
+    labels: tuple[str, ...]
+    ap_bars: list[APBars]
+    validation: dict  # per source: the model's figures (calibration bins among them)
+    selective: list[dict] = field(default_factory=list)  # version 1's TMDB posters: trusting top confidences
+    confusion: list[list[int]] = field(default_factory=list)
+    candidates: list[dict] = field(default_factory=list)
+    min_lift: float = 3.0  # the serving rule's AP / base rate
+    learning_curve: list[dict] = field(default_factory=list)
+    text_modes: dict = field(default_factory=dict)  # mode -> source -> figures
+    text_posters: int = 0
 
 
 def save(fig, path: Path) -> None:
@@ -21,22 +49,21 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_report(report: dict, folder: Path) -> None:
+def plot_report(data: PlotData, folder: Path) -> None:
     """Every PNG of the report: training curves, AP per genre, calibration, selective accuracy, confusion,
     and for a model trained on more genres, the candidate genres and the learning curve."""
-    plot_history(report["history"], folder / "training_curves.png")
-    validation = report["validation"]
-    plot_average_precision(report, folder / "average_precision.png")
-    plot_calibration(validation, folder / "calibration.png")
-    if report.get("candidates"):
-        plot_candidates(report["candidates"], folder / "candidate_genres.png")
-    if report.get("learning_curve"):
-        plot_learning_curve(report["learning_curve"], folder / "learning_curve.png")
-    if report.get("text"):
-        plot_text_modes(report["text"], folder / "title_and_year.png")
-    if "tmdb_v1" in validation:
-        plot_selective(validation["tmdb_v1"]["selective"], folder / "selective_accuracy.png")
-        plot_confusion(validation["tmdb_v1"]["confusion_matrix"], GENRES, folder / "confusion_matrix.png")
+    plot_history(data.history, folder / "training_curves.png")
+    plot_average_precision(data.ap_bars, data.labels, folder / "average_precision.png")
+    plot_calibration(data.validation, folder / "calibration.png")
+    if data.candidates:
+        plot_candidates(data.candidates, data.min_lift, folder / "candidate_genres.png")
+    if data.learning_curve:
+        plot_learning_curve(data.learning_curve, folder / "learning_curve.png")
+    if data.text_modes:
+        plot_text_modes(data.text_modes, data.text_posters, folder / "title_and_year.png")
+    if data.selective:
+        plot_selective(data.selective, folder / "selective_accuracy.png")
+        plot_confusion(data.confusion, FIRST_GENRES, folder / "confusion_matrix.png")
 
 
 def plot_history(stages: dict[str, dict[str, list[float]]], path: Path) -> None:
@@ -58,22 +85,16 @@ def plot_history(stages: dict[str, dict[str, list[float]]], path: Path) -> None:
     save(fig, path)
 
 
-def plot_average_precision(report: dict, path: Path) -> None:
+def plot_average_precision(bars: list[APBars], labels: tuple[str, ...], path: Path) -> None:
     """Average precision per genre on the IMDb validation films, model beside probe and baseline
     (the legend's mAP is over the five genres, as every model has them)."""
-    labels = tuple(report["labels"])
     fig, ax = plt.subplots(figsize=(max(7.0, 0.6 * len(labels)), 4))
-    names = [n for n in ("validation", "probe", "baseline") if report.get(n)]
-    width = 0.8 / len(names)
-    for k, name in enumerate(names):
-        figures = report[name].get("imdb", report[name]["all"])
-        every = report[name].get(ALL_GENRES, figures)["average_precision"]
-        values = [every.get(g, np.nan) for g in labels]
-        label = {"validation": "this model", "probe": "linear probe",
-                 "baseline": f"baseline {report[name].get('model', '')}"}[name]
+    width = 0.8 / len(bars)
+    for k, bar in enumerate(bars):
+        values = [bar.average_precision.get(g, np.nan) for g in labels]
         ax.bar(np.arange(len(labels)) + k * width, values, width,
-               label=f"{label} (five-genre mAP {figures['mAP']:.3f})")
-    ax.set_xticks(np.arange(len(labels)) + width * (len(names) - 1) / 2, labels, rotation=30 if len(labels) > 5 else 0)
+               label=f"{bar.name} (five-genre mAP {bar.five_genre_map:.3f})")
+    ax.set_xticks(np.arange(len(labels)) + width * (len(bars) - 1) / 2, labels, rotation=30 if len(labels) > 5 else 0)
     ax.set_ylim(0, 1)
     ax.set_ylabel("average precision")
     ax.set_title("Average precision per genre, IMDb validation films")
@@ -129,7 +150,7 @@ def plot_selective(rows: list[dict], path: Path) -> None:
 
 
 
-def plot_candidates(rows: list[dict], path: Path) -> None:
+def plot_candidates(rows: list[dict], min_lift: float, path: Path) -> None:
     """Every candidate genre's IMDb validation AP against its base rate, served or not, with the rule's line."""
     fig, ax = plt.subplots(figsize=(7, 5))
     for served, marker in ((True, "o"), (False, "x")):
@@ -139,7 +160,7 @@ def plot_candidates(rows: list[dict], path: Path) -> None:
         for r in chosen:
             ax.annotate(r["genre"], (r["base_rate"], r["ap"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
     top = max(r["base_rate"] for r in rows) * 1.1
-    ax.plot([0, top / 3], [0, top], ":", color="grey", label="AP = 3 x base rate")
+    ax.plot([0, top / min_lift], [0, top], ":", color="grey", label=f"AP = {min_lift:g} x base rate")
     ax.set_xlabel("base rate (share of IMDb validation films)")
     ax.set_ylabel("average precision")
     ax.set_title("Candidate genres, IMDb validation films")
@@ -160,18 +181,17 @@ def plot_learning_curve(rows: list[dict], path: Path) -> None:
     save(fig, path)
 
 
-def plot_text_modes(text: dict, path: Path) -> None:
+def plot_text_modes(figures: dict, posters: int, path: Path) -> None:
     """Five-genre mAP and top-1-in-genres of each input mode, IMDb and TMDB validation posters with a title and year."""
-    modes = list(text["modes"])
+    modes = list(figures)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, key, title in zip(axes, ("mAP", "top1_in_genres"), ("mAP", "top-1-in-genres")):
         for k, source in enumerate(("imdb", "tmdb")):
-            values = [text["modes"][m].get(source, {}).get(key) or np.nan for m in modes]
+            values = [figures[m].get(source, {}).get(key) or np.nan for m in modes]
             ax.bar(np.arange(len(modes)) + k * 0.4, values, 0.4, label=source.upper())
         ax.set_xticks(np.arange(len(modes)) + 0.2, modes, rotation=35, ha="right", fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_title(f"{title}, five genres, by inputs")
         ax.legend()
-    fig.suptitle(f"Title and year beside the poster ({text['validation_posters_with_title_and_year']} validation "
-                 "posters with both)")
+    fig.suptitle(f"Title and year beside the poster ({posters} validation posters with both)")
     save(fig, path)

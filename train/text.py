@@ -22,7 +22,6 @@ same inputs (the cached features, the run's report and validation probabilities)
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +30,15 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from poster_genre.text import CHAR_NGRAMS, MODES, WORD_NGRAMS, TextInput, TextInputError, features, logit, sigmoid
+from poster_genre.card import IMDB_EVERY_GENRE
+from poster_genre.rules import fused, logit, sigmoid
+from poster_genre.text import CHAR_NGRAMS, MODES, WORD_NGRAMS, TextInput, TextInputError, features
 from train.data import Poster
-from poster_genre.card import ALL_GENRES
+from train.dataset import FOLDS, Data, folds_by_film
+from train.evaluate import PREDICTIONS
 from train.metrics import choose_thresholds, compare, five_genres, masked_map, model_metrics
 
 BUCKETS = 2 ** 18
-FOLDS = 5
 C_GRID = (0.5, 1.0, 2.0, 4.0)
 TEXT_ARTIFACT = "text_model.npz"  # beside model.keras: the text model's weights
 ABLATION = ("poster", "title", "year", "poster+title", "poster+year", "poster+title+year", "poster+title+year, summed")
@@ -71,13 +72,6 @@ def design(texts: list[TextInput]) -> sparse.csr_matrix:
     return sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), BUCKETS), dtype=np.float32)
 
 
-def folds_by_film(posters: list[Poster], seed: int) -> np.ndarray:
-    """Each poster's fold (0..FOLDS-1); all posters of one film share a fold."""
-    films = sorted({p.film for p in posters})
-    fold = {film: i % FOLDS for i, film in enumerate(np.random.default_rng(seed).permutation(films))}
-    return np.array([fold[p.film] for p in posters])
-
-
 @dataclass
 class Films:
     """The training films once each (an IMDb poster's full labels preferred), with their texts and labels."""
@@ -95,7 +89,7 @@ class Films:
                 best[p.film] = p
         chosen = [best[f] for f in sorted(best)]
         return cls([p.film for p in chosen], [film_text(p) for p in chosen],
-                   np.stack([p.label_vector(labels) for p in chosen]), folds_by_film(chosen, seed))
+                   np.stack([p.truth(labels) for p in chosen]), folds_by_film(chosen, seed))
 
     def rows(self, keep: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Every usable (film, mode) variant of the kept films: features and labels."""
@@ -169,8 +163,7 @@ def fit_fusion(image: np.ndarray, text: np.ndarray, y: np.ndarray) -> np.ndarray
 
 def fuse(weights: np.ndarray, poster: np.ndarray, text: np.ndarray) -> np.ndarray:
     """Fused probabilities (N, G); the poster's where a row has no text."""
-    fused = sigmoid(weights[:, 0] * logit(poster) + weights[:, 1] * text + weights[:, 2])
-    return np.where(np.isnan(text), poster, fused)
+    return np.where(np.isnan(text), poster, fused(weights, poster, text))
 
 
 @dataclass(frozen=True)
@@ -193,7 +186,7 @@ def fit_text_and_fusion(train: list[Poster], val: list[Poster], labels: tuple[st
     weights, bias = fit_linear(*films.rows(np.ones(len(films.films), bool)), c)
     index = {film: i for i, film in enumerate(films.films)}
     rows = [index[p.film] for p in train]
-    y_train = np.stack([p.label_vector(labels) for p in train])
+    y_train = np.stack([p.truth(labels) for p in train])
     fusion = {mode: fit_fusion(logit(oof_image), oof_text[mode][rows], y_train) for mode in MODES}
 
     texts = [film_text(p) for p in val]
@@ -201,7 +194,7 @@ def fit_text_and_fusion(train: list[Poster], val: list[Poster], labels: tuple[st
     answers = {"poster": val_image, **{f"poster+{mode}": fuse(fusion[mode], val_image, val_text[mode]) for mode in MODES},
                "title": sigmoid(val_text["title"]), "year": sigmoid(val_text["year"]),
                "poster+title+year, summed": sigmoid(logit(val_image) + val_text["title+year"])}
-    y_val = np.stack([p.label_vector(labels) for p in val])
+    y_val = np.stack([p.truth(labels) for p in val])
     thresholds = {mode: choose_thresholds(y_val, answers[f"poster+{mode}"], labels) for mode in MODES}
     complete = np.array([t.title is not None and t.year is not None for t in texts])
     report = {
@@ -233,10 +226,10 @@ def mode_figures(val: list[Poster], answers: dict[str, np.ndarray], thresholds: 
     out = {}
     for mode in ABLATION:
         rule = thresholds.get(mode.removeprefix("poster+"), thresholds["title+year"])
-        figures = model_metrics("multi-label", kept, answers[mode][complete], rule, labels)
+        figures = model_metrics(kept, answers[mode][complete], rule, labels)
         out[mode] = {source: {"mAP": f["mAP"], "top1_in_genres": f["top1_in_genres"], "sample_f1": f["sample_f1"],
                               "ece": f["calibration"]["ece"], "average_precision": f["average_precision"]}
-                     for source, f in figures.items() if source in ("imdb", "tmdb", ALL_GENRES)}
+                     for source, f in figures.items() if source in ("imdb", "tmdb", IMDB_EVERY_GENRE)}
     return out
 
 
@@ -253,7 +246,7 @@ def moved_most(val: list[Poster], texts: list[TextInput], poster: np.ndarray, fu
         g = int(change[i].argmax())
         out.append({"title": texts[i].title, "year": texts[i].year, "genre": labels[g],
                     "poster": round(float(poster[i, g]), 3), "with_title_and_year": round(float(fused[i, g]), 3),
-                    "carries_it": bool(val[i].label_vector(labels)[g] == 1)})
+                    "carries_it": bool(val[i].truth(labels)[g] == 1)})
         if len(out) == count:
             break
     return out
@@ -267,22 +260,23 @@ def save(result: TextResult, out: Path) -> None:
 
 def main() -> None:
     """Refit the text model and fusion for the last training run's image model, and add them to its report."""
-    from train import train as image_training  # Keras: only for the out-of-fold poster predictions
+    from train.config import parse_args
+    from train.probes import out_of_fold_probe  # Keras: only for the out-of-fold poster predictions
+    from train.report import probe_epochs, read_report, served_labels, write_report
 
-    config = image_training.parse_args(sys.argv[1:])
-    report_path = config.reports_dir / "metrics.json"
-    report = json.loads(report_path.read_text())
-    served = tuple(report["labels"])
-    data = image_training.Data.load(config)
-    saved = np.load(config.out / "val_probabilities.npz")
+    config = parse_args(sys.argv[1:])
+    report = read_report(config.reports_dir)
+    served = served_labels(report)
+    data = Data.load(config)
+    saved = np.load(config.out / PREDICTIONS)
     if [Path(f) for f in saved["files"]] != [p.path for p in data.val]:
         raise SystemExit("The saved validation probabilities are of other posters: run python -m train.train.")
-    oof = image_training.out_of_fold_probe(config, data, image_training.best_epochs(report["history"]["stage 1 (head)"]))
+    oof = out_of_fold_probe(config, data, probe_epochs(report))
     keep = [data.labels.index(g) for g in served]
     result = fit_text_and_fusion(data.train, data.val, served, oof[:, keep], saved["model"], config.seed)
     save(result, config.out)
     report["text"] = result.report
-    image_training.write_report(report, config.reports_dir)
+    write_report(report, config.reports_dir)
 
 
 if __name__ == "__main__":

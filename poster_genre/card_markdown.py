@@ -1,0 +1,153 @@
+"""The model card as Markdown, a section per function (a section with nothing to show is empty): what the app's
+*About the model* shows."""
+
+from __future__ import annotations
+
+from poster_genre.card import IMDB_EVERY_GENRE, VERSION_1_KIND, ModelCard, SourceFigures
+
+
+def card_markdown(card: ModelCard) -> str:
+    """The whole card as Markdown."""
+    return "\n\n".join(part for part in (
+        summary_markdown(card), precision_markdown(card), figures_markdown(card), genres_markdown(card),
+        candidates_markdown(card), versus_markdown(card), curve_markdown(card), text_markdown(card),
+        selective_markdown(card)) if part)
+
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "–" if value is None else str(value)
+
+
+def _table(header: tuple[str, ...], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows])
+
+
+def model_version(figures: dict) -> str:
+    """A model's version as people say it ("v2"): version 1's cards hold their export date instead."""
+    version, kind = str(figures.get("version", "")), figures.get("kind", VERSION_1_KIND)
+    major = version.split(".")[0]
+    if "." in version and major.isdigit():
+        return f"v{major}"
+    return "v1" if kind == VERSION_1_KIND else version or "unknown version"
+
+
+def summary_markdown(card: ModelCard) -> str:
+    data = card.data
+    sources = ", ".join(f"{n} {s}" for s, n in data.get("train_counts", {}).get("by_source", {}).items())
+    tagging = "each genre has its own probability (they need not sum to 1); a genre is a tag at or above its threshold"
+    return (f"**Backbone** {card.backbone} · **input** {card.input_size[0]}×{card.input_size[1]} px (height×width), "
+            f"{card.resize_policy} · **kind** {card.kind}: {tagging} · **version** {card.version} · "
+            f"**genres** ({len(card.labels)}) {', '.join(card.labels)}\n\n"
+            f"**Data** {data.get('posters', '?')} posters: {data.get('train', '?')} for training"
+            f"{f' ({sources})' if sources else ''}, {data.get('val', '?')} held out for validation "
+            f"(no film on both sides).")
+
+
+def precision_markdown(card: ModelCard) -> str:
+    """Which arithmetic is served and, for int8, what it cost against fp32 (the figures below are fp32's)."""
+    if card.precision != "int8":
+        return "**Precision** fp32."
+    cost, worst = card.quantization, card.quantization.get("worst_draw_vs_fp32", {})
+    return (f"**Precision** int8 (static, per-channel; head in float): {cost.get('speedup', '?')}× faster than fp32 "
+            f"and {cost.get('size_mb', '?')} MB instead of {cost.get('fp32_size_mb', '?')} MB. Against fp32 on the "
+            f"validation films, worst of {cost.get('draws', '?')} calibration draws: IMDb mAP "
+            f"{worst.get('imdb_mAP', 0):+.4f}, top-1-in-genres {worst.get('imdb_top1_in_genres', 0):+.4f}, "
+            f"TMDB accuracy {worst.get('tmdb_accuracy', 0):+.4f}. The figures below are fp32's.")
+
+
+def _figures_row(name: str, figures: dict[str, SourceFigures]) -> list:
+    imdb, tmdb, v1 = (figures.get(source, SourceFigures()) for source in ("imdb", "tmdb", "tmdb_v1"))
+    return [name, imdb.mAP, imdb.top1_in_genres, tmdb.mAP, tmdb.top1_in_genres, v1.accuracy, v1.macro_f1]
+
+
+def figures_markdown(card: ModelCard) -> str:
+    """The headline figures over the five genres: this model, its linear probe, the previous model."""
+    rows = [_figures_row("**this model**", card.figures())]
+    if card.probe:
+        rows.append(_figures_row("linear probe", card.figures("probe")))
+    if card.baseline:
+        rows.append(_figures_row(f"previous model ({model_version(card.baseline)})", card.figures("baseline")))
+    header = ("model", "IMDb mAP", "IMDb top-1-in-genres", "TMDB mAP", "TMDB top-1-in-genres", "TMDB accuracy",
+              "TMDB macro-F1")
+    return (f"{_table(header, rows)}\n\nOver the five genres Action, Comedy, Drama, Romance and Thriller on this "
+            "model's validation posters. TMDB accuracy and macro-F1 are against the collected genre of version 1's "
+            "validation posters.")
+
+
+def genres_markdown(card: ModelCard) -> str:
+    """Per genre and per source: AP, base rate, threshold, precision, recall, F1, films."""
+    figures = card.figures()
+    parts = []
+    for key, title in ((IMDB_EVERY_GENRE, "IMDb validation films, every genre"), ("imdb", "IMDb validation films"),
+                       ("tmdb", "TMDB validation posters")):
+        source = figures.get(key, SourceFigures())
+        if not source.per_genre or (key == "imdb" and IMDB_EVERY_GENRE in figures):
+            continue
+        rows = [[g, source.average_precision.get(g), m.get("base_rate"), card.thresholds.get(g),
+                 m["precision"], m["recall"], m["f1"], m["support"]] for g, m in source.per_genre.items()]
+        parts.append(f"*{title}*\n\n" + _table(("genre", "average precision", "base rate", "threshold", "precision",
+                                                "recall", "F1", "films"), rows))
+    return "\n\n".join(parts)
+
+
+def candidates_markdown(card: ModelCard) -> str:
+    """Every genre the training run learned, served or not, and the rule that decided."""
+    if not card.candidates:
+        return ""
+    rows = [[c["genre"], c["training_films"], c["validation_films"], c["base_rate"], c["ap"], c["lift"],
+             "yes" if c["served"] else "no"] for c in card.candidates]
+    return (f"**Genres served**: {card.serving_rule}.\n\n" +
+            _table(("genre", "training films", "validation films", "base rate", "AP", "AP / base rate", "served"), rows))
+
+
+def versus_markdown(card: ModelCard) -> str:
+    """This model against the previous one on the posters both validated on: the paired bootstrap."""
+    versus = card.versus_baseline
+    if not versus:
+        return ""
+    rows = [[name.replace("_", " "), f["ours"], f["theirs"], f"{f['difference']:+.4f}", f["se_difference"],
+             f["standard_errors_apart"]] for name, f in versus.items() if isinstance(f, dict)]
+    return (f"Against the previous model on the {versus.get('posters', '?')} validation posters it was measured on "
+            "(paired bootstrap over films; more than about two standard errors apart is unlikely to be noise):\n\n"
+            + _table(("figure", "this model", "previous", "difference", "SE", "SEs apart"), rows))
+
+
+def curve_markdown(card: ModelCard) -> str:
+    if not card.learning_curve:
+        return ""
+    rows = [[r["training_films"], r["five_genre_mAP"], r["all_genre_mAP"]] for r in card.learning_curve]
+    return ("Learning curve (linear probe on cached features, IMDb validation films):\n\n"
+            + _table(("training films", "mAP, five genres", "mAP, every candidate"), rows))
+
+
+def text_markdown(card: ModelCard) -> str:
+    """The title and year: the text model, and each mode against the poster alone on the same posters."""
+    text = card.text
+    if not text:
+        return ""
+    model = text["model"]
+    rows = [[mode, sources.get("imdb", {}).get("mAP"), sources.get("imdb", {}).get("top1_in_genres"),
+             sources.get("imdb", {}).get("sample_f1"), sources.get("imdb", {}).get("ece"),
+             sources.get("tmdb", {}).get("mAP"), _versus(text["versus_poster"].get(mode, {}))]
+            for mode, sources in text["modes"].items()]
+    return (f"**Title and year** (optional): a linear model over character {model['char_ngrams'][0]}-"
+            f"{model['char_ngrams'][-1]}-grams and word 1-2-grams of the title and the year's decade "
+            f"({model['buckets']:,} hashed buckets, CRC-32), trained on {model['training_films']:,} training films; "
+            "a logistic fusion per genre and mode with the poster's logit, fitted on out-of-fold predictions "
+            f"of training films; thresholds per mode. On the {text['posters']:,} validation posters with a title "
+            "and a year (five genres; the last column is the paired bootstrap against the poster alone):\n\n"
+            + _table(("inputs", "IMDb mAP", "IMDb top-1-in-genres", "IMDb sample F1", "IMDb ECE", "TMDB mAP",
+                      "IMDb mAP vs poster"), rows))
+
+
+def _versus(figures: dict) -> str:
+    mAP = figures.get("imdb_mAP")
+    return f"{mAP['difference']:+.3f} ({mAP['standard_errors_apart']} SE)" if mAP else "–"
+
+
+def selective_markdown(card: ModelCard) -> str:
+    rows = [[f"≥ {r['threshold']:.1f}", f"{r['coverage']:.0%}", f"{r['accuracy']:.1%}"]
+            for r in card.figures().get("tmdb_v1", SourceFigures()).selective if r["accuracy"] is not None]
+    return ("Trust a tag only above a confidence threshold (version 1's TMDB validation posters):\n\n"
+            + _table(("top confidence", "posters kept", "accuracy"), rows)) if rows else ""
