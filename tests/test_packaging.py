@@ -35,6 +35,7 @@ def test_pins_agree_with_the_requirements_files():
     assert set(PYPROJECT["dependencies"]) | set(extras["app"]) == requirement_lines(REPO / "requirements.txt")
     assert set(extras["train"]) == requirement_lines(REPO / "requirements-train.txt")
     assert set(extras["ray"]) == requirement_lines(REPO / "requirements-ray.txt")
+    assert extras["words"] == ["rapidocr==3.10.0"] and set(extras["words"]) <= set(extras["train"])
     assert not any(name.startswith(("tensorflow", "gradio")) for name in PYPROJECT["dependencies"])
     assert PYPROJECT["requires-python"] == ">=3.11"  # onnxruntime 1.32.0 has no wheel for 3.10
     assert PYPROJECT["scripts"]["poster-genre"] == "poster_genre.cli:main"

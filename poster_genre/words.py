@@ -1,0 +1,74 @@
+"""The words printed on a poster (the stars, the title, the tagline), read by PP-OCR through RapidOCR.
+
+RapidOCR's wheel bundles PP-OCR's detection and recognition models as ONNX files and runs them on onnxruntime, so
+nothing is downloaded at run time. The engine is loaded lazily, once per process, and only when words are read:
+importing this module does not import RapidOCR, and the poster-only path never imports this module. Needs
+`pip install "poster-genre[words]"`.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import asdict, dataclass
+from importlib import metadata
+
+from PIL import Image
+
+DETECTION_SIDE = 480  # px: the detector scales a poster's shorter side to this (RapidOCR's default is 736)
+MAX_WORDS = 40  # per poster, most confident first: a poster's words are a few names and a title, not a page
+MAX_LENGTH = 40  # characters per word (line) kept
+MIN_CONFIDENCE = 0.5  # RapidOCR's own text_score default
+
+
+class WordsUnavailableError(ImportError):
+    """The OCR engine is not installed; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """One line of text read on the poster: what it says, where (four corner points, pixels of the image read) and
+    how sure the recogniser is."""
+
+    text: str
+    box: tuple[tuple[float, float], ...]
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def engine_name() -> str:
+    """The engine and the settings that shape what it reads: a word read under another name is read again."""
+    try:
+        version = metadata.version("rapidocr")
+    except metadata.PackageNotFoundError as error:
+        raise WordsUnavailableError('Reading the words on posters needs RapidOCR: pip install "poster-genre[words]".') \
+            from error
+    return f"rapidocr {version}, detection side {DETECTION_SIDE}, no angle classifier"
+
+
+@functools.cache
+def _engine():
+    """The RapidOCR engine, built once per process: angle classifier off (posters are upright), one thread."""
+    engine_name()  # a clear error when it is not installed
+    from rapidocr import RapidOCR
+
+    return RapidOCR(params={"Global.use_cls": False, "Global.log_level": "error",
+                            "Det.limit_side_len": DETECTION_SIDE, "Det.limit_type": "min",
+                            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                            "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+
+
+_LOCK = threading.Lock()  # one engine per process, used by one thread at a time
+
+
+def read_words(image: Image.Image) -> list[Word]:
+    """The words on a decoded poster (RGB), most confident first, capped at MAX_WORDS words of MAX_LENGTH
+    characters; [] for a poster with no text."""
+    with _LOCK:
+        output = _engine()(image.convert("RGB"))
+    texts, scores, boxes = output.txts or (), output.scores or (), output.boxes if output.boxes is not None else ()
+    words = [Word(text.strip()[:MAX_LENGTH], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
+             for text, score, box in zip(texts, scores, boxes) if text.strip() and score >= MIN_CONFIDENCE]
+    return sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]

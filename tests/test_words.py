@@ -1,0 +1,80 @@
+"""The words on a poster, read by the real OCR engine (RapidOCR's bundled PP-OCR models on onnxruntime), offline,
+and `python -m train.read_words`'s resumable cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from tests.conftest import REPO, make_dataset, make_imdb_dataset
+
+pytest.importorskip("rapidocr", reason="RapidOCR is not installed (pip install -r requirements-train.txt)")
+
+
+def lettered(path, lines: list[str]) -> str:
+    """A dark 2:3 poster with big lettering, drawn here."""
+    image = Image.new("RGB", (300, 450), (20, 20, 40))
+    draw = ImageDraw.Draw(image)
+    for row, text in enumerate(lines):
+        draw.text((20, 60 + 80 * row), text, font=ImageFont.load_default(size=52), fill=(240, 230, 200))
+    image.save(path)
+    return str(path)
+
+
+def test_the_words_printed_on_a_poster_are_read(tmp_path):
+    from poster_genre.words import MAX_LENGTH, read_words
+
+    words = read_words(Image.open(lettered(tmp_path / "p.png", ["ZOMBIE", "STRIPPERS"])))
+    assert {w.text.upper() for w in words} == {"ZOMBIE", "STRIPPERS"}
+    assert all(0.5 <= w.confidence <= 1 and len(w.box) == 4 and len(w.text) <= MAX_LENGTH for w in words)
+    assert read_words(Image.new("RGB", (300, 450), (128, 128, 128))) == []  # no text: no words
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="unshare (util-linux) is not installed")
+def test_the_engine_reads_with_the_network_unreachable(tmp_path):
+    poster = lettered(tmp_path / "p.png", ["HORROR"])
+    code = ("import socket, sys; from PIL import Image; from poster_genre.words import read_words\n"
+            "try:\n    socket.create_connection(('1.1.1.1', 443), timeout=2); sys.exit('the network is reachable')\n"
+            "except OSError:\n    pass\n"
+            f"print([w.text for w in read_words(Image.open({poster!r}))])")
+    result = subprocess.run(["unshare", "-rn", sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    if "unshare failed" in result.stderr or "Operation not permitted" in result.stderr:
+        pytest.skip(f"cannot make a network namespace here: {result.stderr.strip()[:200]}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "HORROR" in result.stdout.upper()
+
+
+def test_the_poster_only_path_never_imports_the_engine():
+    code = ("import sys, app, poster_genre.cli; from poster_genre import GenreClassifier; "
+            "GenreClassifier().classify('examples/comedy_818.jpg'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rapidocr' or m == 'poster_genre.words'))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_reading_every_poster_is_resumable_and_rereads_what_changed(tmp_path):
+    from train.read_words import main
+
+    data, imdb = make_dataset(tmp_path / "data", per_genre=2), make_imdb_dataset(tmp_path / "imdb", films=6)
+    lettered(imdb / "posters" / "tt1.jpg", ["NIGHT", "TERROR"])  # one poster with words on it
+    cache, args = tmp_path / "words.jsonl", ["--data-dir", str(data), "--imdb-dir", str(imdb), "--workers", "2"]
+    assert main([*args, "--cache", str(cache)]) == 0
+    lines = [json.loads(line) for line in cache.read_text().splitlines()]
+    assert len(lines) == 16 and len({line["file"] for line in lines}) == 16  # every poster, once
+    titled = next(line for line in lines if line["file"].endswith("tt1.jpg"))
+    assert {w["text"].upper() for w in titled["words"]} == {"NIGHT", "TERROR"}
+    assert (tmp_path / "words.log").read_text().count("16 to read") == 1
+
+    main([*args, "--cache", str(cache)])  # nothing new: nothing read
+    assert len(cache.read_text().splitlines()) == 16
+    lettered(imdb / "posters" / "tt2.jpg", ["DRAMA"])  # a poster whose file changed is read again
+    stale = {**lines[0], "engine": "rapidocr 0.0.1"}  # as is one read by another engine
+    cache.write_text("\n".join(json.dumps(line) for line in [stale, *lines[1:]]) + "\n{\"cut short")
+    main([*args, "--cache", str(cache)])
+    assert "2 to read" in (tmp_path / "words.log").read_text()

@@ -1,0 +1,126 @@
+"""Read the words on every training and validation poster once, into a cache the words model is trained from.
+
+    python -m train.read_words [--data-dir ../shared/data] [--imdb-dir ../posters-public] [--cache FILE]
+                               [--workers 2] [--log FILE]
+
+The cache is JSONL outside the repository, beside the IMDb poster set (`<imdb-dir>.words.jsonl` by default): one
+line per poster, keyed by its file and the SHA-256 of its bytes, with the engine that read it
+(`poster_genre.words.engine_name()`) and the words (text, box, confidence). It is resumable: a poster already read
+by the same engine from the same bytes is not read again, a poster read by another engine (version or settings) or
+whose file changed is read again, and each line is written whole and flushed, so an interrupted run loses at most
+the posters being read. Progress goes to stderr, a line per 500 posters and every error to the log file.
+About 29k posters at 0.3 s each take two to three hours on 2 cores: start it first, in the background.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+from tqdm import tqdm
+
+from poster_genre.preprocess import InvalidImageError, load_image
+from poster_genre.words import engine_name, read_words
+from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
+
+LOG = logging.getLogger("read_words")
+
+
+def default_cache(imdb_dir: Path) -> Path:
+    """The words cache beside the IMDb poster set (outside the repository)."""
+    return Path(imdb_dir).parent / f"{Path(imdb_dir).name}.words.jsonl"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_cache(cache: Path, engine: str) -> dict[tuple[str, str], list[dict]]:
+    """(file, sha256) -> words, of the lines the current engine wrote (the last line of a key wins)."""
+    read: dict[tuple[str, str], list[dict]] = {}
+    if cache.exists():
+        for line in cache.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by an interrupted run
+                continue
+            if entry.get("engine") == engine:
+                read[(entry["file"], entry["sha256"])] = entry["words"]
+    return read
+
+
+def read_one(path: str) -> dict:
+    """One poster's cache line: its words, or the error that kept it from being read."""
+    file = Path(path)
+    entry = {"file": path, "sha256": sha256(file), "engine": engine_name()}
+    try:
+        return {**entry, "words": [word.to_dict() for word in read_words(load_image(file))]}
+    except (InvalidImageError, OSError, RuntimeError, ValueError) as error:
+        return {**entry, "words": [], "error": str(error)}
+
+
+def to_read(posters: list[Path], cache: Path) -> list[str]:
+    """The posters the cache does not hold for this engine and these bytes, in order, each once."""
+    done = load_cache(cache, engine_name())
+    unique = list(dict.fromkeys(str(p) for p in posters))
+    return [path for path in unique if (path, sha256(Path(path))) not in done]
+
+
+def read_all(paths: list[str], workers: int) -> Iterator[dict]:
+    """Cache lines of `paths`, read by `workers` processes (one single-threaded engine each)."""
+    if workers == 1:
+        yield from map(read_one, paths)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        yield from pool.map(read_one, paths, chunksize=8)
+
+
+def run(posters: list[Path], cache: Path, workers: int) -> int:
+    """Read what the cache lacks and append it; returns how many posters were read."""
+    pending = to_read(posters, cache)
+    LOG.info("%d posters, %d to read with %s", len(set(map(str, posters))), len(pending), engine_name())
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache, "a", encoding="utf-8") as out:
+        for count, entry in enumerate(tqdm(read_all(pending, workers), total=len(pending), desc="read words",
+                                           unit="poster", file=sys.stderr), start=1):
+            out.write(json.dumps(entry) + "\n")
+            out.flush()
+            if "error" in entry:
+                LOG.warning("%s: %s", entry["file"], entry["error"])
+            if count % 500 == 0:
+                LOG.info("%d of %d read", count, len(pending))
+    LOG.info("done: %d read", len(pending))
+    return len(pending)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=data_dir_from_env(), help="TMDB poster folder")
+    parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env(), help="IMDb poster folder")
+    parser.add_argument("--cache", type=Path, help="the JSONL cache (default: beside the IMDb poster folder)")
+    parser.add_argument("--workers", type=int, default=2, help="reading processes (default 2)")
+    parser.add_argument("--log", type=Path, help="log file (default: the cache's name with .log)")
+    args = parser.parse_args(argv)
+    cache = args.cache or default_cache(args.imdb_dir)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(args.log or cache.with_suffix(".log"), encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    try:
+        posters, _, _ = split_posters(args.data_dir, args.imdb_dir)  # every training and validation poster
+        run([p.path for p in posters], cache, max(1, args.workers))
+    finally:
+        LOG.removeHandler(handler)
+        handler.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
