@@ -1,8 +1,10 @@
-"""`python app.py` in a subprocess on 127.0.0.1, for benchmarks and tests alike."""
+"""`python app.py` in a subprocess on 127.0.0.1, and how Debian's headless Chromium opens its page, for
+benchmarks, scripts and tests alike."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +12,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LABEL = '[data-testid="label-output-value"]'  # the page's most likely genre
+
+
+def open_page(page, url: str) -> None:
+    """Load the page until its poster input is there (the session heartbeat keeps the network busy)."""
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("input[type=file]", state="attached", timeout=60_000)
 
 
 def free_port() -> int:

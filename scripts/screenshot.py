@@ -14,8 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from benchmarks.appserver import AppServer, free_port
-from tests.test_browser import CHROMIUM, FLAGS, LABEL, open_page
+from benchmarks.appserver import CHROMIUM, FLAGS, LABEL, AppServer, free_port, open_page
 
 REPO = Path(__file__).resolve().parents[1]
 

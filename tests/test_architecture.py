@@ -59,6 +59,11 @@ def test_layers_only_point_down():
     assert upward == PLUGIN
 
 
+def test_nothing_but_tests_imports_the_tests():
+    importers = [name for name, path in MODULES.items() if re.search(r"^\s*(from|import) tests\b", path.read_text(), re.M)]
+    assert importers == []
+
+
 def test_no_import_circle():
     def cycle_from(start: str) -> list[str] | None:
         stack = [(start, [start])]

@@ -7,21 +7,11 @@ import shutil
 import pytest
 from gradio_client import handle_file
 
+from benchmarks.appserver import CHROMIUM, FLAGS, LABEL, open_page  # noqa: F401
 from tests.conftest import REPO
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-LABEL = '[data-testid="label-output-value"]'
-
-
-def open_page(page, url: str) -> None:
-    """Load the page until its poster input is there (the session heartbeat keeps the network busy)."""
-    page.goto(url, wait_until="load")
-    page.wait_for_selector("input[type=file]", state="attached", timeout=60_000)
 
 
 @pytest.fixture(scope="module")

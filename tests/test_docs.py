@@ -11,6 +11,7 @@ By the block's language:
   every `python -m MODULE` names a module that exists, every `scripts/...` exists, and every `poster-genre` or
   `python -m poster_genre` command line is accepted by the CLI's argument parser.
 - `json`: example records: every line is JSON whose fields are record fields.
+- `text`: a diagram, not code: nothing to run.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tests.conftest import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
-KINDS = ("pycon", "console", "python", "bash", "json")
+KINDS = ("pycon", "console", "python", "bash", "json", "text")
 SERVED_AT = "http://127.0.0.1:7860/"
 CHECKER = doctest.OutputChecker()
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from gradio_client import handle_file
 
-from tests.test_browser import CHROMIUM, FLAGS, LABEL, open_page, pytestmark, sync_api  # noqa: F401
+from benchmarks.appserver import CHROMIUM, FLAGS, LABEL, open_page
+from tests.test_browser import pytestmark, sync_api  # noqa: F401
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
