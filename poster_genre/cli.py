@@ -5,8 +5,8 @@
     (or: python -m poster_genre classify ...)
 
 Writes one record per image: `file`, `labels` (genres with confidences, most likely first),
-`genres` (the tag set: genres at or above the model's thresholds for a multi-label model, the most
-likely genre for a single-label one) and `needs_review` (top confidence below P). An unreadable
+`genres` (the tag set: genres at or above the model's thresholds, possibly none) and `needs_review`
+(top confidence below P). An unreadable
 file gets a record with an `error` instead of stopping the run. PATHs are files, folders (walked
 for image files), object-store prefixes (`s3://bucket/posters/`, `gs://...`, through pyarrow) or
 catalogue CSVs: a `file` column (relative to the CSV's folder, or absolute) and optional `title`
