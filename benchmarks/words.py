@@ -16,21 +16,13 @@ from pathlib import Path
 from PIL import Image
 
 from export.timing import median_seconds
-from poster_genre.words import MIN_CONFIDENCE
+from poster_genre.words import DETECTION_SIDE, MIN_CONFIDENCE, engine_settings, new_engine
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
-SETTINGS = {"default (min side 736)": {"Det.limit_side_len": 736, "Det.limit_type": "min"},
-            "min side 480 (served)": {"Det.limit_side_len": 480, "Det.limit_type": "min"},
-            "min side 320": {"Det.limit_side_len": 320, "Det.limit_type": "min"},
-            "max side 960": {"Det.limit_side_len": 960, "Det.limit_type": "max"}}
-
-
-def engine(settings: dict):
-    from rapidocr import RapidOCR
-
-    return RapidOCR(params={"Global.use_cls": False, "Global.log_level": "error", **settings,
-                            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                            "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+SETTINGS = {"default (min side 736)": engine_settings(736, "min"),
+            "min side 480 (served)": engine_settings(DETECTION_SIDE, "min"),
+            "min side 320": engine_settings(320, "min"),
+            "max side 960": engine_settings(960, "max")}
 
 
 def words_found(ocr, images: list[Image.Image]) -> float:
@@ -47,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     _, _, val = split_posters(args.data_dir, args.imdb_dir)
     images = [Image.open(p.path).convert("RGB") for p in val if p.source == "imdb"][: args.posters]
-    engines = {name: engine(settings) for name, settings in SETTINGS.items()}
+    engines = {name: new_engine(settings) for name, settings in SETTINGS.items()}
     seconds = median_seconds({name: (lambda e=e: [e(image) for image in images]) for name, e in engines.items()},
                              repeats=3, block=1, warmup=1)
     baseline = next(iter(SETTINGS))

@@ -10,7 +10,7 @@ stops the others. Without a title or year, the answer is the poster model's, unc
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -78,17 +78,24 @@ def analyse(classifier: GenreModel, source: ImageSource, text: TextInput = NO_TE
     return analyse_or_raise(classifier, [source], texts=[text])[0]
 
 
+def analyse_in_batches(classifier: GenreModel, sources: Sequence[ImageSource], batch_size: int = 32,
+                       texts: Sequence[tuple[object, object] | TextInput] | None = None
+                       ) -> Iterator[Analysis | Refusal]:
+    """`analyse_batch` over `batch_size` posters a model run, each item in the order given."""
+    for start in range(0, len(sources), batch_size):
+        chunk = None if texts is None else texts[start:start + batch_size]
+        yield from analyse_batch(classifier, sources[start:start + batch_size], chunk)
+
+
 def analyse_or_raise(classifier: GenreModel, sources: Sequence[ImageSource], batch_size: int = 32,
-                texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis]:
+                     texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis]:
     """Every poster's analysis, `batch_size` a model run; InvalidImageError (or TextInputError) naming the
     first unusable one."""
     answers = []
-    for start in range(0, len(sources), batch_size):
-        chunk = None if texts is None else texts[start:start + batch_size]
-        for result in analyse_batch(classifier, sources[start:start + batch_size], chunk):
-            if isinstance(result, Refusal):
-                raise result.error(result.reason)
-            answers.append(result)
+    for result in analyse_in_batches(classifier, sources, batch_size, texts):
+        if isinstance(result, Refusal):
+            raise result.error(result.reason)
+        answers.append(result)
     return answers
 
 

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from poster_genre.analysis import Analysis, Refusal, analyse_batch
+from poster_genre.analysis import Analysis, Refusal, analyse_in_batches
 from poster_genre.model import (
     INT8_NAME,
     MAPS_OUTPUT,
@@ -49,10 +49,7 @@ class GenreClassifier(GenreModel):
         single = _is_one_poster(images)
         batch = [images] if single else list(images)
         texts = _texts(len(batch), single, titles, years)
-        results = []
-        for start in range(0, len(batch), BATCH):
-            chunk = batch[start:start + BATCH]
-            results += analyse_batch(self, chunk, None if texts is None else texts[start:start + BATCH])
+        results = analyse_in_batches(self, batch, BATCH, texts)
         return [self._answer(result, index, source, top_k, errors)
                 for index, (source, result) in enumerate(zip(batch, results))]
 

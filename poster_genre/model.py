@@ -167,8 +167,9 @@ class GenreModel:
         model card (possibly none), or from the text model's card for an answer that also rests on a title or
         year (`mode`)."""
         thresholds = self.card.thresholds if mode is None else self.text.thresholds(mode)
-        is_tag = tagged(np.asarray(probabilities), thresholds, self.labels)
-        return [p.label for p in self.rank(probabilities) if is_tag[self.labels.index(p.label)]]
+        tags = {label for label, is_tag in zip(self.labels, tagged(np.asarray(probabilities), thresholds, self.labels))
+                if is_tag}
+        return [p.label for p in self.rank(probabilities) if p.label in tags]
 
     def tagging(self, probabilities: Sequence[float], top_k: int | None = None, mode: str | None = None) -> Tagging:
         """Ranked genres (top_k, default all) and the tag set of one probability row."""

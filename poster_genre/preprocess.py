@@ -80,8 +80,10 @@ def describe(source: object) -> str:
         return f"numpy array {source.shape} {source.dtype}"
     if isinstance(source, (bytes, bytearray, memoryview)):
         return f"{type(source).__name__} ({len(source):,} bytes)"
-    return getattr(source, "name", None) if isinstance(getattr(source, "name", None), str) \
-        else f"{type(source).__module__.split('.')[0]}.{type(source).__name__}".removeprefix("builtins.")
+    name = getattr(source, "name", None)  # an open file's path
+    if isinstance(name, str):
+        return name
+    return f"{type(source).__module__.split('.')[0]}.{type(source).__name__}".removeprefix("builtins.")
 
 
 def from_array(array: np.ndarray) -> Image.Image:

@@ -30,7 +30,7 @@ def record(classifier: GenreClassifier, entry: Entry, result: Analysis | Refusal
     """The record of one poster's analysis or refusal."""
     head = {"file": entry.file, **entry.carried()}
     if isinstance(result, Refusal):
-        named = result.reason.startswith(entry.where) if entry.where else True
+        named = entry.problem is not None or not entry.where  # a row's own problem already names the row
         return {**head, "error": result.reason if named else f"{entry.where} ({entry.file}): {result.reason}"}
     tagging = classifier.tagging(result.probabilities, top_k, result.text.mode)
     return {**head,

@@ -138,8 +138,15 @@ class TextModel:
             self.card = TextCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
         except Exception as error:  # onnxruntime's own exception types, or a card without its fields
             raise TextModelError(f"Cannot load the text model at {where}: {error}") from error
-        self.labels, self.buckets = self.card.labels, self.card.buckets
         self.fusion = {mode: np.asarray(weights, np.float64) for mode, weights in self.card.fusion.items()}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.card.labels
+
+    @property
+    def buckets(self) -> int:
+        return self.card.buckets
 
     def logits(self, text: TextInput) -> np.ndarray:
         """One logit per genre from the title and year alone."""

@@ -38,6 +38,7 @@ class Word:
         return asdict(self)
 
 
+@functools.cache
 def engine_name() -> str:
     """The engine and the settings that shape what it reads: a word read under another name is read again."""
     try:
@@ -48,16 +49,26 @@ def engine_name() -> str:
     return f"rapidocr {version}, detection side {DETECTION_SIDE}, no angle classifier"
 
 
-@functools.cache
-def _engine():
-    """The RapidOCR engine, built once per process: angle classifier off (posters are upright), one thread."""
-    engine_name()  # a clear error when it is not installed
+def engine_settings(side: int = DETECTION_SIDE, limit_type: str = "min") -> dict:
+    """RapidOCR's settings: the detector scales a poster's `limit_type` side to `side` px; angle classifier off
+    (posters are upright), one onnxruntime thread, only errors logged."""
+    return {"Global.use_cls": False, "Global.log_level": "error", "Det.limit_side_len": side,
+            "Det.limit_type": limit_type, "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1}
+
+
+def new_engine(settings: dict):
+    """A RapidOCR engine with `settings` (a clear error when RapidOCR is not installed)."""
+    engine_name()
     from rapidocr import RapidOCR
 
-    return RapidOCR(params={"Global.use_cls": False, "Global.log_level": "error",
-                            "Det.limit_side_len": DETECTION_SIDE, "Det.limit_type": "min",
-                            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                            "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+    return RapidOCR(params=settings)
+
+
+@functools.cache
+def _engine():
+    """The engine `read_words` uses, built once per process."""
+    return new_engine(engine_settings())
 
 
 _LOCK = threading.Lock()  # one engine per process, used by one thread at a time

@@ -49,13 +49,14 @@ class Tagger:
         self.classifier = GenreClassifier(ray.get(model), settings.threads,  # the models' bytes, sent once
                                           ray.get(text) if text is not None else None)
         self.settings = settings
+        self.schema = settings.schema()
 
     def __call__(self, batch: pyarrow.Table) -> pyarrow.Table:
         entries = [Entry(**{**row, "columns": tuple(map(tuple, json.loads(row["columns"])))})
                    for row in batch.to_pylist()]
         rows = [item for item, _ in records_of(self.classifier, entries, self.settings.top_k,
                                                self.settings.min_confidence)]
-        return pyarrow.Table.from_pylist(rows, schema=self.settings.schema())
+        return pyarrow.Table.from_pylist(rows, schema=self.schema)
 
 
 def connect(address: str) -> None:

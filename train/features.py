@@ -145,7 +145,8 @@ def compute_features(config: TrainConfig, posters: list[Poster], train_posters: 
                      val_posters: list[Poster], bottom: keras.Model) -> Features:
     fast_bottom = onnx_bottom(bottom, config.input_size)
     key = {"backbone": config.backbone, "weights": config.weights, "size": config.input_size, "seed": config.seed,
-           "top_blocks": config.top_blocks, "files": [str(p.path) for p in posters], "kind": "multi-label"}
+           "top_blocks": config.top_blocks, "files": [str(p.path) for p in posters],
+           "kind": "multi-label"}  # as version 3's runs keyed it, so their cached features stay valid
     x_train = train_features(fast_bottom, train_posters, config, key)
     val_images, _ = load_images(val_posters, config.input_size, "validation")
     x_val = cached(config.cache_dir, {**key, "part": "val", "files": [str(p.path) for p in val_posters]},

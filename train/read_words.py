@@ -37,8 +37,8 @@ def default_cache(imdb_dir: Path) -> Path:
     return Path(imdb_dir).parent / f"{Path(imdb_dir).name}.words.jsonl"
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_cache(cache: Path, engine: str) -> dict[tuple[str, str], list[dict]]:
@@ -57,10 +57,10 @@ def load_cache(cache: Path, engine: str) -> dict[tuple[str, str], list[dict]]:
 
 def read_one(path: str) -> dict:
     """One poster's cache line: its words, or the error that kept it from being read."""
-    file = Path(path)
-    entry = {"file": path, "sha256": sha256(file), "engine": engine_name()}
+    data = Path(path).read_bytes()
+    entry = {"file": path, "sha256": sha256(data), "engine": engine_name()}
     try:
-        return {**entry, "words": [word.to_dict() for word in read_words(load_image(file))]}
+        return {**entry, "words": [word.to_dict() for word in read_words(load_image(data))]}
     except (InvalidImageError, OSError, RuntimeError, ValueError) as error:
         return {**entry, "words": [], "error": str(error)}
 
@@ -69,7 +69,7 @@ def to_read(posters: list[Path], cache: Path) -> list[str]:
     """The posters the cache does not hold for this engine and these bytes, in order, each once."""
     done = load_cache(cache, engine_name())
     unique = list(dict.fromkeys(str(p) for p in posters))
-    return [path for path in unique if (path, sha256(Path(path))) not in done]
+    return [path for path in unique if (path, sha256(Path(path).read_bytes())) not in done]
 
 
 def read_all(paths: list[str], workers: int) -> Iterator[dict]:

@@ -33,10 +33,13 @@ from sklearn.linear_model import LogisticRegression
 from poster_genre.card import IMDB_EVERY_GENRE
 from poster_genre.rules import fused, logit, sigmoid
 from poster_genre.text import CHAR_NGRAMS, MODES, WORD_NGRAMS, TextInput, TextInputError, features
+from train.config import parse_args
 from train.data import Poster
 from train.dataset import FOLDS, Data, folds_by_film
 from train.evaluate import PREDICTIONS
 from train.metrics import choose_thresholds, compare, five_genres, masked_map, model_metrics
+from train.probes import out_of_fold_probe
+from train.report import probe_epochs, read_report, served_labels, write_report
 
 BUCKETS = 2 ** 18
 C_GRID = (0.5, 1.0, 2.0, 4.0)
@@ -260,10 +263,6 @@ def save(result: TextResult, out: Path) -> None:
 
 def main() -> None:
     """Refit the text model and fusion for the last training run's image model, and add them to its report."""
-    from train.config import parse_args
-    from train.probes import out_of_fold_probe  # Keras: only for the out-of-fold poster predictions
-    from train.report import probe_epochs, read_report, served_labels, write_report
-
     config = parse_args(sys.argv[1:])
     report = read_report(config.reports_dir)
     served = served_labels(report)
