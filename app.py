@@ -19,7 +19,7 @@ import gradio as gr
 from poster_genre import GenreClassifier
 from poster_genre.card_markdown import card_markdown
 from poster_genre.model import default_model
-from poster_genre.page import Handlers
+from poster_genre.page import LEGEND, Handlers
 from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.text import TITLE_LIMIT
 
@@ -73,6 +73,8 @@ class Page:
 
 CSS = """
 #answer-tags p { margin: 0; }
+.tag-chip { display: inline-block; padding: 1px 10px; margin: 2px 4px 2px 0; border-radius: 999px;
+            background: var(--color-accent-soft); border: 1px solid var(--color-accent); font-weight: 600; }
 .card-table table { display: block; overflow-x: auto; max-width: 100%; }
 .card-table th, .card-table td { white-space: nowrap; }
 @media (max-width: 640px) {
@@ -102,7 +104,8 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
             examples_section(poster, examples_dir)
         with gr.Column():
             tag_line = gr.Markdown(elem_id="tags")
-            genres = gr.Label(num_top_classes=len(labels), label="Genres")
+            genres = gr.Label(num_top_classes=len(labels), label="Genres", elem_id="genres")
+            gr.Markdown(LEGEND, elem_id="legend")
             top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
             changed = gr.Markdown(elem_id="changed")
     with gr.Accordion("Where it looked", open=True, visible=False, elem_id="where") as heat_section:

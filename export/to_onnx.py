@@ -25,6 +25,7 @@ import tensorflow as tf
 import tf2onnx
 
 from export.activation_maps import add_activation_maps
+from export.review import add_review, review_posters
 from export.text_model import export_text_model
 from poster_genre import __version__
 from poster_genre.analysis import model_input
@@ -33,7 +34,7 @@ from poster_genre.classifier import GenreClassifier
 from poster_genre.preprocess import RESIZE_POLICY
 from poster_genre.text import text_model_beside
 from train.backbones import HEAD_LAYER, POOL_LAYER
-from train.data import data_dir_from_env, tmdb_split
+from train.data import data_dir_from_env, imdb_dir_from_env, tmdb_split
 from train.text import TEXT_ARTIFACT
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,10 +78,11 @@ def parity_images(data_dir: Path, count: int) -> list[Path]:
     return [p.path for p in tmdb_split(data_dir)[2][:count]]
 
 
-def export(model_path: Path, report_path: Path, output: Path, data_dir: Path,
+def export(model_path: Path, report_path: Path, output: Path, data_dir: Path, imdb_dir: Path | None = None,
            version: str = __version__, parity_count: int = 16) -> float:
-    """Convert, check parity on real posters, and return the max abs difference. A run with a title and
-    year model also gets `model.text.onnx` beside `output` (an older one is removed otherwise)."""
+    """Convert, check parity on real posters, write the review limits (`export.review`, from the validation
+    posters of `data_dir` and `imdb_dir`) and return the max abs difference. A run with a title and year model
+    also gets `model.text.onnx` beside `output` (an older one is removed otherwise)."""
     report = json.loads(report_path.read_text())
     model = keras.models.load_model(model_path)
     candidate = output.with_name(f"{output.stem}.partial.onnx")
@@ -89,6 +91,7 @@ def export(model_path: Path, report_path: Path, output: Path, data_dir: Path,
     if difference >= PARITY_TOLERANCE:
         candidate.unlink()
         raise RuntimeError(f"ONNX and Keras disagree by {difference:.2e} (>= {PARITY_TOLERANCE}); nothing written.")
+    add_review(candidate, review_posters(data_dir, imdb_dir))
     os.replace(candidate, output)
     text_output = text_model_beside(output)
     if "text" in report and (model_path.parent / TEXT_ARTIFACT).exists():
@@ -106,11 +109,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "metrics.json")
     parser.add_argument("--output", type=Path, default=REPO / "model.onnx")
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
+    parser.add_argument("--imdb-dir", default=str(imdb_dir_from_env()), help='IMDb poster folder, or "none"')
     parser.add_argument("--version", default=__version__, help="written into the model card")
     parser.add_argument("--parity-count", type=int, default=16)
     parser.add_argument("--int8", type=Path, help="also write an int8 model here and report it")
     args = parser.parse_args(argv)
-    export(args.model, args.report, args.output, args.data_dir, args.version, args.parity_count)
+    imdb_dir = None if args.imdb_dir.lower() == "none" else Path(args.imdb_dir)
+    export(args.model, args.report, args.output, args.data_dir, imdb_dir, args.version, args.parity_count)
     if args.int8:
         from export.quantize import quantize_and_report
 

@@ -9,7 +9,7 @@ stops the others. Without a title or year, the answer is the poster model's, unc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -17,6 +17,7 @@ from PIL import Image
 
 from poster_genre.model import GenreModel
 from poster_genre.preprocess import ImageSource, InvalidImageError, fit_to_input, load_for_model
+from poster_genre.review import measurements
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
 
 MAX_SIDE = 640  # a kept poster is at most this many pixels on its longer side
@@ -31,6 +32,7 @@ class Analysis:
     maps: np.ndarray | None  # (h, w, genres), None for a model without activation maps: the poster's evidence
     text: TextInput = NO_TEXT  # the title and year the answer also rests on
     probabilities: np.ndarray | None = None  # (genres,): the answer, the poster's fused with the text when given
+    measured: dict = field(default_factory=dict)  # what the review rule reads (`poster_genre.review.measurements`)
 
     def __post_init__(self) -> None:
         if self.probabilities is None:
@@ -63,7 +65,7 @@ def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusa
         probabilities, maps = classifier.probabilities_and_maps(batch)
     else:
         probabilities, maps = classifier.probabilities(batch), [None] * len(images)
-    answers = iter(zip(images, probabilities, maps))
+    answers = iter(zip(images, probabilities, maps, measurements(batch)))
     return [_answer(classifier, _analysis(*next(answers)), text) if isinstance(item, Image.Image) else item
             for item, text in zip(decoded, checked)]
 
@@ -145,5 +147,5 @@ def _decode(classifier: GenreModel, source: ImageSource | Refusal) -> Image.Imag
         return Refusal(str(error), type(error))
 
 
-def _analysis(image: Image.Image, probabilities: np.ndarray, maps: np.ndarray | None) -> Analysis:
-    return Analysis(display_copy(image), probabilities, maps)
+def _analysis(image: Image.Image, probabilities: np.ndarray, maps: np.ndarray | None, measured: dict) -> Analysis:
+    return Analysis(display_copy(image), probabilities, maps, measured=measured)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 MULTI_LABEL = "multi-label"  # one sigmoid per genre, tagged at per-genre thresholds: every model served (v2 on)
 VERSION_1_KIND = "single-label"  # version 1's softmax models (cards without a kind): no longer served
-TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "precision", "serving_rule")
+TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "precision", "serving_rule", "tag_rule")
 IMDB_EVERY_GENRE = "imdb_all_genres"  # figures over every genre of a model with more than the five (IMDb posters)
 PRECISIONS = ("fp32", "int8")
 
@@ -79,6 +79,11 @@ class ModelCard:
     versus_baseline: dict = field(default_factory=dict)  # paired bootstrap against the previous model
     learning_curve: list = field(default_factory=list)  # the probe's mAP against the training films it saw
     text: dict = field(default_factory=dict)  # the title and year model beside it: how made, what it adds
+    tag_rule: str = ""  # when a genre is tagged (`poster_genre.rules.TAG_RULE`)
+    tag_status: dict = field(default_factory=dict)  # genre -> tagged or a probability only, precision interval
+    review: dict = field(default_factory=dict)  # the review rule: reference of the logits and the image limits
+    prior: dict = field(default_factory=dict)  # the genre rates the model assumes, and its logit shift
+    members: list = field(default_factory=list)  # the ensemble's members, each alone against the ensemble
 
     def __post_init__(self) -> None:
         if self.kind != MULTI_LABEL:
@@ -103,7 +108,9 @@ class ModelCard:
                       **card_figures(baseline)} if baseline else {},
             candidates=report.get("candidates", []), serving_rule=report.get("serving_rule", ""),
             versus_baseline=report.get("versus_baseline", {}), learning_curve=report.get("learning_curve", []),
-            text=text_summary(report.get("text", {})))
+            text=text_summary(report.get("text", {})), tag_rule=report.get("threshold_rule", ""),
+            tag_status=report.get("tag_status", {}), prior=report.get("prior", {}),
+            members=[{k: v for k, v in m.items() if k != "history"} for m in report.get("members", [])])
 
     def figures(self, part: str = "metrics") -> dict[str, SourceFigures]:
         """Per source, the figures of this model ("metrics"), its linear probe ("probe") or the previous model
@@ -145,8 +152,9 @@ class TextCard:
     labels: tuple[str, ...]
     buckets: int
     fusion: dict  # mode -> (genres, 3) weights: poster logit, text logit, bias
-    thresholds: dict  # mode -> genre -> threshold
+    thresholds: dict  # mode -> genre -> threshold (None: a probability only in that mode)
     model: dict = field(default_factory=dict)  # what it was trained on and how
+    tag_status: dict = field(default_factory=dict)  # mode -> genre -> tagged or a probability only, and why
 
     def to_metadata(self) -> dict[str, str]:
         return {key: json.dumps(value) for key, value in asdict(self).items()}
@@ -160,4 +168,5 @@ class TextCard:
     def from_report(cls, report: dict, fusion: dict) -> "TextCard":
         """The card of a training report's text model (the one place that reads the report's `text` keys)."""
         text = report["text"]
-        return cls(tuple(report["labels"]), text["model"]["buckets"], fusion, text["thresholds"], text["model"])
+        return cls(tuple(report["labels"]), text["model"]["buckets"], fusion, text["thresholds"], text["model"],
+                   text.get("tag_status", {}))

@@ -9,7 +9,8 @@ from poster_genre.card import IMDB_EVERY_GENRE, VERSION_1_KIND, ModelCard, Sourc
 def card_markdown(card: ModelCard) -> str:
     """The whole card as Markdown."""
     return "\n\n".join(part for part in (
-        summary_markdown(card), precision_markdown(card), figures_markdown(card), genres_markdown(card),
+        summary_markdown(card), precision_markdown(card), figures_markdown(card), members_markdown(card),
+        tag_rule_markdown(card), genres_markdown(card), prior_markdown(card), review_markdown(card),
         candidates_markdown(card), versus_markdown(card), curve_markdown(card), text_markdown(card),
         selective_markdown(card)) if part)
 
@@ -73,6 +74,60 @@ def figures_markdown(card: ModelCard) -> str:
     return (f"{_table(header, rows)}\n\nOver the five genres Action, Comedy, Drama, Romance and Thriller on this "
             "model's validation posters. TMDB accuracy and macro-F1 are against the collected genre of version 1's "
             "validation posters.")
+
+
+def members_markdown(card: ModelCard) -> str:
+    """The ensemble's members, each alone against the ensemble (paired bootstrap, IMDb validation films)."""
+    if len(card.members) < 2:
+        return ""
+    rows = []
+    for m in card.members:
+        versus = m["ensemble_versus_member"]
+        mAP, top1 = versus.get("imdb_mAP", {}), versus.get("imdb_top1_in_genres", {})
+        rows.append([f"member {m['member']} (seed {m['seed']}, views {', '.join(map(str, m['views']))})",
+                     mAP.get("theirs"), top1.get("theirs"),
+                     f"{mAP.get('difference', 0):+.4f} ({mAP.get('standard_errors_apart', '–')} SE)"])
+    return (f"**Ensemble** of {len(card.members)} members: one frozen bottom, each member's fine-tuned top blocks and "
+            "head; the answer is the mean of their logits, in one graph. Each member alone (five genres):\n\n"
+            + _table(("member", "IMDb mAP", "IMDb top-1-in-genres", "ensemble's mAP gain"), rows))
+
+
+def tag_rule_markdown(card: ModelCard) -> str:
+    """The tag rule and each genre's status: tagged (precision and its interval) or a probability only."""
+    if not card.tag_status:
+        return ""
+    rows = []
+    for genre in card.labels:
+        status = card.tag_status.get(genre, {})
+        if status.get("tagged"):
+            low, high = status["precision_interval"]
+            rows.append([genre, "tag", status["threshold"], f"{status['precision']:.2f} ({low:.2f}–{high:.2f})",
+                         status["recall"], status["tags"]])
+        else:
+            rows.append([genre, "probability only", None, status.get("best_precision"), None, 0])
+    return (f"**When a genre is tagged**: {card.tag_rule}.\n\n"
+            + _table(("genre", "status", "threshold", "precision (95% interval)", "recall", "tags"), rows))
+
+
+def prior_markdown(card: ModelCard) -> str:
+    """The genre rates the model assumes, and how far its logits moved from its training films'."""
+    if not card.prior:
+        return ""
+    rows = [[g, r["training"], r["stated"], r["logit_shift"]] for g, r in card.prior["genres"].items()
+            if g in card.labels]
+    return (f"**Prior**: the model assumes {card.prior['assumed']}; each genre's logit is moved from its training "
+            "films' rate to that rate (this moves no genre's ranking of posters, only which genre comes first):\n\n"
+            + _table(("genre", "training rate", "assumed rate", "logit shift"), rows))
+
+
+def review_markdown(card: ModelCard) -> str:
+    """When an image is flagged as unlike a film poster."""
+    review = card.review
+    if not review:
+        return ""
+    return (f"**Needs review**: an answer whose top probability is below 0.5 (the CLI's `--min-confidence`), or an "
+            f"image unlike a film poster: {review['rule']}. Limits: {review['limits']}; "
+            f"{review['posters_flagged']} of {review['posters']:,} validation posters are flagged.")
 
 
 def genres_markdown(card: ModelCard) -> str:

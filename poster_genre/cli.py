@@ -4,9 +4,10 @@
                                   [--explain DIR] [--ray [ADDRESS]]
     (or: python -m poster_genre classify ...)
 
-Writes one record per image: `file`, `labels` (genres with confidences, most likely first),
-`genres` (the tag set: genres at or above the model's thresholds, possibly none) and `needs_review`
-(top confidence below P). An unreadable
+Writes one record per image: `file`, `labels` (genres with confidences, most likely first, each with
+its threshold: null for a genre served as a probability only, never tagged), `genres` (the tag set:
+genres at or above their thresholds, possibly none), `needs_review` (top confidence below P, or an
+image unlike a film poster: a blank, a placeholder, a screenshot, noise) and `review_reason`. An unreadable
 file gets a record with an `error` instead of stopping the run. PATHs are files, folders (walked
 for image files), object-store prefixes (`s3://bucket/posters/`, `gs://...`, through pyarrow) or
 catalogue CSVs: a `file` column (relative to the CSV's folder, or absolute) and optional `title`
@@ -46,6 +47,7 @@ from poster_genre.inputs import Entry, carried_columns, find_entries, is_uri
 from poster_genre.model import ModelNotFoundError, default_model
 from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.records import FORMATS, format_for, parquet_modules, records_of, write
+from poster_genre.rules import MIN_CONFIDENCE
 
 
 def classify(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float,
@@ -149,8 +151,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="PATH",
                      help="write records here instead of stdout: .jsonl, .csv or .parquet (with --ray, another "
                           "name is a folder of parallel files)")
-    run.add_argument("--min-confidence", type=fraction, default=0.5, metavar="P",
-                     help="needs_review when the top confidence is below P, 0..1 (default 0.5)")
+    run.add_argument("--min-confidence", type=fraction, default=MIN_CONFIDENCE, metavar="P",
+                     help=f"needs_review when the top confidence is below P, 0..1 (default {MIN_CONFIDENCE:g}); "
+                          "an image unlike a film poster needs review whatever its confidence")
     run.add_argument("--model", type=Path,
                      help="ONNX model (default: $POSTER_GENRE_MODEL, else the model bundled with the package)")
     run.add_argument("--batch-size", type=at_least_one, default=16, help="posters per inference call (default 16)")

@@ -18,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 
 from poster_genre.card import ModelCard
-from poster_genre.rules import tagged
+from poster_genre.rules import review_reasons, tagged
 from poster_genre.text import TextInput, TextInputError, TextModel, TextModelError, text_model_beside
 
 PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
@@ -166,10 +166,24 @@ class GenreModel:
         """The tag set of one probability row, most likely first: every genre at or above its threshold from the
         model card (possibly none), or from the text model's card for an answer that also rests on a title or
         year (`mode`)."""
-        thresholds = self.card.thresholds if mode is None else self.text.thresholds(mode)
+        thresholds = self.thresholds(mode)
         tags = {label for label, is_tag in zip(self.labels, tagged(np.asarray(probabilities), thresholds, self.labels))
                 if is_tag}
         return [p.label for p in self.rank(probabilities) if p.label in tags]
+
+    def thresholds(self, mode: str | None = None) -> dict[str, float | None]:
+        """Each genre's threshold for an answer on the poster alone, or also on a title or year (`mode`); None for
+        a genre served as a probability only (never tagged: its tags were not right often enough)."""
+        return self.card.thresholds if mode is None else self.text.thresholds(mode)
+
+    def tag_status(self, mode: str | None = None) -> dict[str, dict]:
+        """Each genre's tag status from the card (tagged, its validation precision; or a probability only and why)
+        for the mode's answers; empty for a model whose card predates the tag rule."""
+        return self.card.tag_status if mode is None else self.text.tag_status(mode)
+
+    def needs_review(self, top_probability: float, min_confidence: float, measured: dict) -> list[str]:
+        """Why an answer needs a person's review (`poster_genre.rules.review_reasons`); empty when it does not."""
+        return review_reasons(top_probability, min_confidence, measured, self.card.review.get("limits"))
 
     def tagging(self, probabilities: Sequence[float], top_k: int | None = None, mode: str | None = None) -> Tagging:
         """Ranked genres (top_k, default all) and the tag set of one probability row."""

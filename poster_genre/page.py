@@ -21,6 +21,7 @@ from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import UnknownGenreError, heat
 from poster_genre.explain import explain as explain_poster
 from poster_genre.preprocess import InvalidImageError
+from poster_genre.rules import MIN_CONFIDENCE
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
 
 
@@ -61,11 +62,29 @@ def whole_top_k(top_k: object, highest: int) -> int:
     return int(top_k)
 
 
-def tags_markdown(tags: list[str], most_likely: tuple[str, float]) -> str:
-    """The tag set in words; when it is empty, the most likely genre as a hint."""
+def tags_markdown(tags: list[str], most_likely: tuple[str, float], review: list[str]) -> str:
+    """The tag set as chips; when it is empty, the most likely genre as a hint; then why to check the image."""
     if tags:
-        return "**Tags:** " + ", ".join(tags)
-    return f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
+        line = "**Tags:** " + " ".join(f'<span class="tag-chip">{tag}</span>' for tag in tags)
+    else:
+        line = f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
+    unlike = [reason for reason in review if not reason.startswith("unsure")]
+    return line + (f"\n\n**Check this image:** {'; '.join(unlike)}." if unlike else "")
+
+
+def bar_name(genre: str, threshold: float | None, status: dict) -> str:
+    """A genre's name on the page's bars, with what a tag of it means: its threshold and how often its tags were
+    right on the validation films, or that it is a probability only."""
+    if threshold is None:
+        return f"{genre} · probability only"
+    right = f", right {status['precision']:.0%}" if "precision" in status else ""
+    return f"{genre} · tag from {threshold:.0%}{right}"
+
+
+LEGEND = ("A genre is **tagged** when its probability reaches its threshold (*tag from 40%*); *right 62%*: tags of "
+          "that genre were right 62% of the time on the validation films (a genre is tagged only where its tags "
+          "were right at least half the time). *Probability only*: its tags were not right often enough, so it "
+          "is never tagged; its probability is still shown.")
 
 
 @dataclass
@@ -122,12 +141,20 @@ class Handlers:
             changed = self.changed_markdown(poster_only, analysis)
         except TextInputError as error:
             analysis, changed = poster_only, f"**Title and year not used:** {error} The answer is the poster's alone."
-        return PageAnswer(analysis, self.ranked(analysis.probabilities, top_k), self.tags_line(analysis), changed,
+        return PageAnswer(analysis, self.bars(analysis, top_k), self.tags_line(analysis), changed,
                           *self.heat_view(analysis, genre))
 
     def tags_line(self, analysis: Analysis) -> str:
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
-        return tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence))
+        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured)
+        return tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence), review)
+
+    def bars(self, analysis: Analysis, top_k: int) -> dict[str, float]:
+        """The page's bars: the top_k genres, each named with what its tag means (`bar_name`)."""
+        mode = analysis.text.mode
+        thresholds, status = self.classifier.thresholds(mode), self.classifier.tag_status(mode)
+        return {bar_name(p.label, thresholds[p.label], status.get(p.label, {})): round(p.confidence, 4)
+                for p in self.classifier.rank(analysis.probabilities, int(top_k))}
 
     def changed_markdown(self, poster_only: Analysis, analysis: Analysis) -> str:
         """Poster alone against poster with the title and year: the top genres and tags of each."""
@@ -144,7 +171,7 @@ class Handlers:
                 f"- With the {given}: {summary(analysis)}")
 
     def rerank(self, analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
-        return None if analysis is None else self.ranked(analysis.probabilities, top_k)
+        return None if analysis is None else self.bars(analysis, top_k)
 
     def reheat(self, analysis: Analysis | None, genre: str | None) -> tuple[str, Image.Image | None]:
         return ("", None) if analysis is None else self.heat_view(analysis, genre)
@@ -157,12 +184,16 @@ class Handlers:
         return self.ranked(self.analysis(poster, title, year).probabilities, top_k)
 
     def tags(self, poster: FileData, title: str | None = None, year: int | str | None = None) -> dict:
-        """The poster's tag set (`genres`, possibly empty) and its most likely genre with its probability; the
-        film's title and year, when given, are combined with the poster."""
+        """The poster's tag set (`genres`, possibly empty), its most likely genre with its probability, and whether
+        a person should check it (`needs_review`: the top probability is below 0.5, or the image is not like a
+        film poster; `review_reason` says which, else null); the film's title and year, when given, are combined
+        with the poster."""
         analysis = self.analysis(poster, title, year)
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
+        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured)
         return {"genres": list(tagging.genres),
-                "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)}}
+                "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)},
+                "needs_review": bool(review), "review_reason": "; ".join(review) or None}
 
     def explain(self, poster: FileData, genre: str | None = None) -> tuple[FileData, str, float]:
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG, the

@@ -2,8 +2,9 @@
 
 A record holds `file`; for a catalogue row, `catalogue` (the CSV), `row` (its row number, the header
 being row 1) and the row's other columns as they were; then either `labels` (genres with confidences,
-most likely first), `genres` (the tag set), `needs_review` (top confidence below the review
-threshold) and `inputs` (what the answer rests on: "poster", and "title" and "year" when a catalogue
+most likely first, each with its threshold: null for a genre served as a probability only), `genres` (the
+tag set), `needs_review` and, when it is true, `review_reason` (why: the top confidence is below the review
+threshold, or the image is not like a film poster) and `inputs` (what the answer rests on: "poster", and "title" and "year" when a catalogue
 gave them), or `error` (naming the row for a catalogue row). The local CLI and the Ray pipeline
 build records here, from the same analysis.
 """
@@ -33,10 +34,13 @@ def record(classifier: GenreClassifier, entry: Entry, result: Analysis | Refusal
         named = entry.problem is not None or not entry.where  # a row's own problem already names the row
         return {**head, "error": result.reason if named else f"{entry.where} ({entry.file}): {result.reason}"}
     tagging = classifier.tagging(result.probabilities, top_k, result.text.mode)
+    thresholds = classifier.thresholds(result.text.mode)
+    reasons = classifier.needs_review(tagging.top.confidence, min_confidence, result.measured)
     return {**head,
-            "labels": [{"label": p.label, "confidence": round(p.confidence, 4)} for p in tagging.ranked],
-            "genres": list(tagging.genres), "needs_review": tagging.top.confidence < min_confidence,
-            "inputs": result.text.inputs}
+            "labels": [{"label": p.label, "confidence": round(p.confidence, 4), "threshold": thresholds[p.label]}
+                       for p in tagging.ranked],
+            "genres": list(tagging.genres), "needs_review": bool(reasons),
+            **({"review_reason": "; ".join(reasons)} if reasons else {}), "inputs": result.text.inputs}
 
 
 def records_of(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float
@@ -59,6 +63,7 @@ def csv_row(record: dict) -> dict:
     carried = {key: value for key, value in record.items() if key not in NESTED}
     row = {**carried, "error": record.get("error", ""),
            "needs_review": "" if review is None else str(review).lower(),
+           "review_reason": record.get("review_reason") or "",
            "genres": "|".join(record.get("genres", [])), "inputs": "|".join(record.get("inputs", [])),
            "explanation": record.get("explanation", "")}
     for i, item in enumerate(record.get("labels", []), start=1):
@@ -66,14 +71,15 @@ def csv_row(record: dict) -> dict:
     return row
 
 
-NESTED = ("labels", "genres", "needs_review", "inputs", "explanation", "error")  # flattened by csv_row
+NESTED = ("labels", "genres", "needs_review", "review_reason", "inputs", "explanation", "error")  # flattened by csv_row
 
 
 def csv_columns(top_k: int, carried: list[str] | None = None) -> list[str]:
     """The CSV header: file, [catalogue, row, the carried columns,] label_1, confidence_1, ..., then the rest.
     `carried` is None when no poster came from a catalogue."""
     ranked = [f"{kind}_{i}" for i in range(1, top_k + 1) for kind in ("label", "confidence")]
-    return ["file", *catalogue_fields(carried), *ranked, "genres", "needs_review", "inputs", "explanation", "error"]
+    return ["file", *catalogue_fields(carried), *ranked, "genres", "needs_review", "review_reason", "inputs",
+            "explanation", "error"]
 
 
 def catalogue_fields(carried: list[str] | None) -> list[str]:
@@ -88,7 +94,7 @@ def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
 
 def write_csv(records: Iterable[dict], out: TextIO, top_k: int, carried: list[str] | None = None) -> None:
     """Flat CSV: file, [catalogue, row, carried columns,] label_1, confidence_1, ..., genres and inputs
-    (`|`-joined), needs_review, explanation, error."""
+    (`|`-joined), needs_review, review_reason, explanation, error."""
     writer = csv.DictWriter(out, csv_columns(top_k, carried), lineterminator="\n")
     writer.writeheader()
     for item in records:
@@ -106,10 +112,12 @@ def write_parquet(records: Iterable[dict], path: Path | str, carried: list[str] 
 def record_schema(pyarrow, explanation: bool = False, carried: list[str] | None = None):
     """The Parquet schema of records, in record order; `explanation` only where heatmaps were written, the
     catalogue's fields (strings, the row an integer) only where a catalogue was read."""
-    label = pyarrow.struct([("label", pyarrow.string()), ("confidence", pyarrow.float64())])
+    label = pyarrow.struct([("label", pyarrow.string()), ("confidence", pyarrow.float64()),
+                            ("threshold", pyarrow.float64())])
     catalogue = [(name, pyarrow.int64() if name == "row" else pyarrow.string()) for name in catalogue_fields(carried)]
     fields = [("file", pyarrow.string()), *catalogue, ("labels", pyarrow.list_(label)),
               ("genres", pyarrow.list_(pyarrow.string())), ("needs_review", pyarrow.bool_()),
+              ("review_reason", pyarrow.string()),
               ("inputs", pyarrow.list_(pyarrow.string())), ("explanation", pyarrow.string()),
               ("error", pyarrow.string())]
     return pyarrow.schema([f for f in fields if explanation or f[0] != "explanation"])

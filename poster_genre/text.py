@@ -159,8 +159,11 @@ class TextModel:
             return poster_probabilities
         return fused(self.fusion[text.mode], poster_probabilities, self.logits(text)).astype(np.float32)
 
-    def thresholds(self, mode: str) -> dict[str, float]:
+    def thresholds(self, mode: str) -> dict[str, float | None]:
         return self.card.thresholds[mode]
+
+    def tag_status(self, mode: str) -> dict[str, dict]:
+        return self.card.tag_status.get(mode, {})
 
 
 def text_model_beside(model_path: Path) -> Path:

@@ -10,9 +10,10 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from benchmarks.non_posters import non_posters
 from poster_genre import GenreClassifier
 from tests import bad_inputs
-from tests.conftest import MODEL, AppServer, free_port, synthetic_poster
+from tests.conftest import MODEL, AppServer, free_port, require_card, synthetic_poster
 
 
 def predict(client, path, *args):
@@ -44,8 +45,18 @@ def test_tags_are_the_genres_at_or_above_their_thresholds(client, sample_poster)
     card = GenreClassifier(MODEL).card
     top = max(probabilities, key=probabilities.get)
     assert tags["most_likely"] == {"label": top, "confidence": probabilities[top]}
-    expected = [g for g, p in probabilities.items() if p >= card.thresholds[g]]
+    expected = [g for g, p in probabilities.items() if card.thresholds[g] is not None and p >= card.thresholds[g]]
     assert tags["genres"] == expected
+    assert tags["needs_review"] is (probabilities[top] < 0.5) and (tags["review_reason"] is None) is not tags["needs_review"]
+
+
+def test_tags_flag_an_image_that_is_not_a_poster_and_still_answer(client, app_server, tmp_path):
+    require_card(GenreClassifier().card, "review")  # the model the app serves
+    placeholder = tmp_path / "placeholder.png"
+    non_posters()["placeholder No Image Available"].save(placeholder)
+    tags = client.predict(handle_file(str(placeholder)), api_name="/tags")
+    assert tags["needs_review"] is True and "not like a film poster" in tags["review_reason"]
+    assert tags["most_likely"]["label"] in GenreClassifier(MODEL).labels  # still classified
 
 
 def test_explain_returns_an_overlay_that_depends_on_the_genre(client, sample_poster):

@@ -93,7 +93,9 @@ def test_modules_and_functions_are_small(name):
 # Each rule is written in poster_genre/rules.py and nowhere else (the patterns that would write it again).
 RULES = {
     "logit": r"np\.log\(\s*\w+\s*/\s*\(\s*1\s*-\s*\w+\s*\)\s*\)|np\.log\(np\.clip\(\w+, 1e-7",
-    "tag rule": r">=\s*np\.array\(\[\s*\w+\[\w+\] for \w+ in|confidence >= thresholds",
+    "tag rule": r">=\s*limits\b|confidence >= thresholds|precision >= TAG_MIN_PRECISION",
+    "prior shift": r"logit\(stated\w*\) - logit\(",
+    "review rule": r"> limits\[\"flat_share_above\"\]",
     "fusion": r"\[:, 0\] \* logit\(",
     "serving rule": r"lift >= min_lift|>= config\.serve_min_lift",
     "int8 rule": r"difference\"\] > -|se_difference\"\] \*|\* \w+\[\"se_difference\"\]",

@@ -8,7 +8,9 @@ import pytest
 from gradio_client import handle_file
 
 from benchmarks.appserver import CHROMIUM, FLAGS, LABEL, open_page  # noqa: F401
-from tests.conftest import REPO
+from benchmarks.non_posters import non_posters
+from poster_genre import GenreClassifier
+from tests.conftest import MODEL, REPO, require_card
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
@@ -33,7 +35,7 @@ def test_upload_through_the_page_shows_the_top_genre_tags_and_heatmap(page, clie
     page.set_input_files("input[type=file]", str(sample_poster))
     page.wait_for_selector(LABEL, timeout=60_000)
     top = top_genre(client, sample_poster)
-    assert page.inner_text(LABEL).strip() == top
+    assert page.inner_text(LABEL).strip().split(" · ")[0] == top  # the bar's name says what its tag means
     assert "Genres shown" in page.content()
     page.wait_for_selector(f"#heat-caption:has-text('{top}')", timeout=60_000)
     heatmap = page.wait_for_selector("#heatmap img[src]", timeout=60_000)
@@ -41,6 +43,32 @@ def test_upload_through_the_page_shows_the_top_genre_tags_and_heatmap(page, clie
     assert width > 0 and abs(width / height - 2 / 3) < 0.02  # a 2:3 poster keeps its shape
     tags = page.inner_text("#tags")
     assert "Tags:" in tags or "No confident genre" in tags
+
+
+def test_tags_are_chips_and_every_bar_says_what_its_tag_means(page, app_server, horror_posters):
+    open_page(page, app_server.url)
+    page.set_input_files("input[type=file]", str(horror_posters[0]))
+    chip = page.wait_for_selector("#tags .tag-chip", timeout=60_000)
+    assert chip.inner_text().strip() == "Horror"
+    assert chip.evaluate("e => getComputedStyle(e).borderRadius") not in ("", "0px")  # drawn as a chip
+    card = GenreClassifier(MODEL).card
+    bars = [line for line in page.inner_text("#genres").splitlines() if " · " in line]
+    assert len(bars) >= 3  # the top genre's heading and the bars shown (3 by default)
+    for name in bars:
+        genre, meaning = name.strip().split(" · ")
+        threshold = card.thresholds[genre]
+        assert meaning == "probability only" if threshold is None else meaning.startswith(f"tag from {threshold:.0%}")
+    assert "right at least half the time" in page.inner_text("#legend")
+
+
+def test_an_image_that_is_not_a_poster_gets_a_note(page, app_server, tmp_path):
+    require_card(GenreClassifier().card, "review")  # the model the app serves
+    open_page(page, app_server.url)
+    blank = tmp_path / "no-poster.png"
+    non_posters()["placeholder NO POSTER AVAILABLE"].save(blank)
+    page.set_input_files("input[type=file]", str(blank))
+    page.wait_for_selector("#tags:has-text('Check this image')", timeout=60_000)
+    assert "not like a film poster" in page.inner_text("#tags")
 
 
 def test_a_horror_poster_is_tagged_horror_in_the_page(page, app_server, horror_posters):
@@ -124,4 +152,4 @@ def test_clicking_an_example_classifies_it(page, client, examples_dir):
     page.locator(".gallery-item").last.click()
     expected = top_genre(client, examples[-1])
     page.wait_for_function(
-        f"() => document.querySelector('{LABEL}')?.innerText.trim() === '{expected}'", timeout=60_000)
+        f"() => document.querySelector('{LABEL}')?.innerText.trim().split(' · ')[0] === '{expected}'", timeout=60_000)

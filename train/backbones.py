@@ -37,11 +37,11 @@ class Backbone:
         height, width = input_size or self.input_size
         return self.build(weights, (height, width, 3))
 
-    def split(self, model: keras.Model, top_blocks: int) -> tuple[keras.Model, keras.Model]:
+    def split(self, model: keras.Model, top_blocks: int, top_name: str = "top") -> tuple[keras.Model, keras.Model]:
         """(bottom, top): top holds the last `top_blocks` blocks and everything after them."""
         ends = block_ends(model, self.block_pattern)
         cut = model.get_layer(ends[-top_blocks - 1]).output
-        return keras.Model(model.input, cut, name="bottom"), keras.Model(cut, model.output, name="top")
+        return keras.Model(model.input, cut, name="bottom"), keras.Model(cut, model.output, name=top_name)
 
 
 def block_ends(model: keras.Model, pattern: str) -> list[str]:

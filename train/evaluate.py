@@ -8,24 +8,24 @@ import numpy as np
 from poster_genre.analysis import file_probabilities
 from poster_genre.card import ModelCard, SourceFigures
 from poster_genre.classifier import GenreClassifier
-from poster_genre.rules import FIRST_GENRES
+from poster_genre.rules import FIRST_GENRES, TAG_RULE
 from train.data import Poster
-from train.metrics import choose_thresholds, compare, five_genres, model_metrics
+from train.metrics import choose_thresholds, compare, five_genres, model_metrics, tag_statuses, threshold_rows
 
 PREDICTIONS = "val_probabilities.npz"  # beside model.keras: validation files, model and probe probabilities
-THRESHOLD_RULE = "per genre, the threshold (grid 0.05..0.95, step 0.01) with the best F1 on the validation posters "\
-                 "whose label for it is known"
 
 
 def evaluate(posters: list[Poster], probs: np.ndarray, probe_probs: np.ndarray,
              baseline: GenreClassifier | None, labels: tuple[str, ...] = FIRST_GENRES) -> dict:
     """Thresholds, the model's and the probe's figures, and the baseline's (an ONNX model measured on
     the same posters) with the paired bootstrap against it on the posters version 2 validated on."""
-    y = np.stack([p.truth(labels) for p in posters])
-    thresholds = choose_thresholds(y, probs, labels)
-    report = {"thresholds": thresholds, "threshold_rule": THRESHOLD_RULE,
+    y, rows = np.stack([p.truth(labels) for p in posters]), threshold_rows(posters)
+    thresholds = choose_thresholds(y[rows], probs[rows], labels)
+    report = {"thresholds": thresholds, "threshold_rule": TAG_RULE,
+              "tag_status": tag_statuses(y[rows], probs[rows], thresholds, labels),
               "validation": model_metrics(posters, probs, thresholds, labels),
-              "probe": model_metrics(posters, probe_probs, choose_thresholds(y, probe_probs, labels), labels)}
+              "probe": model_metrics(posters, probe_probs, choose_thresholds(y[rows], probe_probs[rows], labels),
+                                     labels)}
     if baseline is not None:
         card = baseline.card
         theirs = file_probabilities(baseline, [p.path for p in posters])

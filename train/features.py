@@ -57,8 +57,9 @@ def augmented_view(images: np.ndarray, widths: np.ndarray, view: int, seed: int)
     """
     rng = np.random.default_rng([seed, view])
     n, height, width = images.shape[:3]
-    out = images if view == 0 else images[:, :, ::-1]
-    if view >= 2:
+    if view < 2:
+        out = np.array(images if view == 0 else images[:, :, ::-1])
+    else:  # one new array (25k posters at 390x260 are 7.6 GB: a second copy does not fit beside the cache)
         out = np.empty_like(images)
         for i in range(n):
             scale = np.sqrt(rng.uniform(0.7, 1.0))
@@ -69,7 +70,6 @@ def augmented_view(images: np.ndarray, widths: np.ndarray, view: int, seed: int)
             crop = np.asarray(crop)[:, ::-1] if rng.random() < 0.5 else np.asarray(crop)
             jittered = crop.astype(np.float32) * rng.uniform(0.85, 1.15) + rng.uniform(-15, 15)
             out[i] = np.clip(jittered, 0, 255).astype(np.uint8)
-    out = np.array(out)
     for i in np.flatnonzero((widths > THUMBNAIL_WIDTHS[1]) & (rng.random(n) < 0.5)):
         out[i] = resample(out[i], int(rng.integers(*THUMBNAIL_WIDTHS)))
     return out
@@ -109,10 +109,22 @@ def train_features(bottom: ort.InferenceSession, posters: list[Poster], config: 
     def view_features(view: int) -> np.ndarray:
         images, widths = loaded()
         return run_bottom(bottom, augmented_view(images, widths, view, config.seed), config.batch_size,
-                          f"train view {view + 1}/{config.views}")
+                          f"train view {view + 1}/{cached_views(config)}")
 
+    views = cached_views(config)
     return np.concatenate([cached(config.cache_dir, {**key, "part": "train", "view": view, "files": files},
-                                  partial(view_features, view)) for view in range(config.views)])
+                                  partial(view_features, view)) for view in range(views)])
+
+
+def cached_views(config: TrainConfig) -> int:
+    """Views cached per training poster: member i trains on views i..i+views-1."""
+    return config.views + config.members - 1
+
+
+def member_views(x_train: np.ndarray, config: TrainConfig, member: int) -> np.ndarray:
+    """The cached features member `member` trains on (a slice, not a copy): its `config.views` views."""
+    posters = len(x_train) // cached_views(config)
+    return x_train[member * posters:(member + config.views) * posters]
 
 
 def cached(cache_dir: Path, key: dict, compute) -> np.ndarray:

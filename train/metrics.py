@@ -20,11 +20,18 @@ from typing import Callable
 import numpy as np
 
 from poster_genre.card import IMDB_EVERY_GENRE
-from poster_genre.rules import FIRST_GENRES, served, tagged
+from poster_genre.rules import (
+    FIRST_GENRES,
+    TAG_MIN_PRECISION,
+    TAG_MIN_RECALL,
+    THRESHOLD_GRID,
+    served,
+    tag_threshold,
+    tagged,
+)
 from train.data import Poster
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
 CALIBRATION_BINS = 10
 SOURCES = ("all", "imdb", "tmdb")
 
@@ -96,14 +103,48 @@ def masked_map(y: np.ndarray, probs: np.ndarray) -> float:
                              for i in range(y.shape[1])]))
 
 
-def choose_thresholds(y: np.ndarray, probs: np.ndarray, labels: tuple[str, ...] = FIRST_GENRES) -> dict[str, float]:
-    """Per genre, the threshold on the grid 0.05..0.95 with the best F1 on the posters whose label is known."""
+def threshold_rows(posters: list[Poster]) -> np.ndarray:
+    """The posters thresholds are chosen on: the IMDb films (every genre known) when there are any, else all."""
+    imdb = np.array([p.source == "imdb" for p in posters])
+    return imdb if imdb.any() else np.ones(len(posters), bool)
+
+
+def choose_thresholds(y: np.ndarray, probs: np.ndarray, labels: tuple[str, ...] = FIRST_GENRES
+                      ) -> dict[str, float | None]:
+    """Per genre, its threshold by the tag rule (`poster_genre.rules.tag_threshold`) on the posters whose label
+    for it is known, or None (a probability only)."""
     chosen = {}
     for index, genre in enumerate(labels):
         known = y[:, index] >= 0
-        f1s = [precision_recall_f1(y[known, index] > 0, probs[known, index] >= t)[2] for t in THRESHOLD_GRID]
-        chosen[genre] = float(THRESHOLD_GRID[int(np.argmax(f1s))])
+        chosen[genre] = tag_threshold(y[known, index] > 0, probs[known, index])
     return chosen
+
+
+def tag_statuses(y: np.ndarray, probs: np.ndarray, thresholds: dict[str, float | None], labels: tuple[str, ...],
+                 resamples: int = 1000, seed: int = 0) -> dict[str, dict]:
+    """Per genre: tagged or a probability only (and why), and at its threshold the tags' precision with its 95%
+    bootstrap interval, recall and count, on the posters whose label is known."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for index, genre in enumerate(labels):
+        known = y[:, index] >= 0
+        truth, p = y[known, index] > 0, probs[known, index]
+        threshold = thresholds[genre]
+        if threshold is None:
+            best = max((pr[0] for pr in (precision_recall_f1(truth, p >= t) for t in THRESHOLD_GRID)
+                        if pr[1] >= TAG_MIN_RECALL), default=0.0)
+            out[genre] = {"tagged": False, "films": int(truth.sum()), "best_precision": _round(best),
+                          "reason": f"its tags were right at most {best:.0%} of the time on validation films while "
+                                    f"finding {TAG_MIN_RECALL:.0%} of them (a tag needs {TAG_MIN_PRECISION:.0%})"}
+            continue
+        tags = p >= threshold
+        precision, recall, _ = precision_recall_f1(truth, tags)
+        draws = [rng.integers(0, len(truth), len(truth)) for _ in range(resamples)]
+        spread = [precision_recall_f1(truth[d], tags[d])[0] for d in draws]
+        out[genre] = {"tagged": True, "threshold": threshold, "precision": _round(precision),
+                      "precision_interval": [_round(np.percentile(spread, 2.5)), _round(np.percentile(spread, 97.5))],
+                      "recall": _round(recall), "tags": int(tags.sum()), "films": int(truth.sum())}
+    return out
 
 
 def multilabel_metrics(y: np.ndarray, probs: np.ndarray, tags: np.ndarray, labels: tuple[str, ...] = FIRST_GENRES

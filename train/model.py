@@ -85,12 +85,3 @@ class Head:
 
     def on(self, feature_map, dense: keras.layers.Dense | None = None):
         return (dense or self.dense)(self.dropout(self.pool(feature_map)))
-
-
-def served_head(head: keras.layers.Dense, keep: list[int]) -> keras.layers.Dense:
-    """A copy of the head with only the output units in `keep` (a sigmoid per genre is independent)."""
-    served = keras.layers.Dense(len(keep), activation=head.activation, name=head.name)
-    served.build((None, head.kernel.shape[0]))
-    kernel, bias = head.get_weights()
-    served.set_weights([kernel[:, keep], bias[keep]])
-    return served

@@ -15,7 +15,7 @@ from train.backbones import BACKBONES
 from train.config import TrainConfig
 from train.data import Poster
 from train.dataset import FOLDS, Data, folds_by_film
-from train.features import Features, compute_features, pooled_features
+from train.features import Features, compute_features, member_views, pooled_features
 from train.metrics import masked_map
 from train.model import Head, best_epochs, fit, masked_binary_crossentropy, probe_model
 
@@ -31,9 +31,10 @@ class ProbeResult:
     out_of_fold: np.ndarray
 
 
-def stage_one(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features) -> ProbeResult:
+def stage_one(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features, extras: bool = True
+              ) -> ProbeResult:
     """The linear probe on pooled features of the frozen network (the head's own dense layer, so stage 2 starts
-    from it), its learning curve and the out-of-fold probes."""
+    from it); with `extras`, its learning curve and the out-of-fold probes too (the first member's)."""
     pooled = keras.Model(top.input, head.pool(top.output))
     f_train, f_val = pooled_features(pooled, x.train), pooled_features(pooled, x.val)
     y_views = np.tile(data.y_train, (config.views, 1))
@@ -41,6 +42,8 @@ def stage_one(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: 
     probe = keras.Model(features, head.dense(head.dropout(features)))
     history = fit(probe, f_train, y_views, f_val, data.y_val, config.head_lr, config.head_epochs, config, patience=8)
     probe_probs = probe.predict(f_val, verbose=0)
+    if not extras:
+        return ProbeResult(probe_probs, history, [], np.zeros(0, np.float32))
     curve = (learning_curve(config, data.train, f_train, y_views, f_val, data.y_val, data.val_imdb, probe_probs)
              if data.val_imdb.any() else [])
     oof = out_of_fold_from_features(config, data, f_train, best_epochs(history))
@@ -91,4 +94,4 @@ def out_of_fold_probe(config: TrainConfig, data: Data, epochs: int) -> np.ndarra
     bottom, top = backbone.split(backbone.create(config.weights, config.input_size), config.top_blocks)
     x = compute_features(config, data.posters, data.train, data.val, bottom)
     pooled = keras.Model(top.input, keras.layers.GlobalAveragePooling2D()(top.output))
-    return out_of_fold_from_features(config, data, pooled_features(pooled, x.train), epochs)
+    return out_of_fold_from_features(config, data, pooled_features(pooled, member_views(x.train, config, 0)), epochs)

@@ -31,13 +31,21 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from poster_genre.card import IMDB_EVERY_GENRE
-from poster_genre.rules import fused, logit, sigmoid
+from poster_genre.rules import TAG_RULE, fused, logit, sigmoid
 from poster_genre.text import CHAR_NGRAMS, MODES, WORD_NGRAMS, TextInput, TextInputError, features
 from train.config import parse_args
 from train.data import Poster
 from train.dataset import FOLDS, Data, folds_by_film
 from train.evaluate import PREDICTIONS
-from train.metrics import choose_thresholds, compare, five_genres, masked_map, model_metrics
+from train.metrics import (
+    choose_thresholds,
+    compare,
+    five_genres,
+    masked_map,
+    model_metrics,
+    tag_statuses,
+    threshold_rows,
+)
 from train.probes import out_of_fold_probe
 from train.report import probe_epochs, read_report, served_labels, write_report
 
@@ -197,8 +205,8 @@ def fit_text_and_fusion(train: list[Poster], val: list[Poster], labels: tuple[st
     answers = {"poster": val_image, **{f"poster+{mode}": fuse(fusion[mode], val_image, val_text[mode]) for mode in MODES},
                "title": sigmoid(val_text["title"]), "year": sigmoid(val_text["year"]),
                "poster+title+year, summed": sigmoid(logit(val_image) + val_text["title+year"])}
-    y_val = np.stack([p.truth(labels) for p in val])
-    thresholds = {mode: choose_thresholds(y_val, answers[f"poster+{mode}"], labels) for mode in MODES}
+    y_val, rows = np.stack([p.truth(labels) for p in val]), threshold_rows(val)
+    thresholds = {mode: choose_thresholds(y_val[rows], answers[f"poster+{mode}"][rows], labels) for mode in MODES}
     complete = np.array([t.title is not None and t.year is not None for t in texts])
     report = {
         "model": {"buckets": BUCKETS, "char_ngrams": list(CHAR_NGRAMS), "word_ngrams": list(WORD_NGRAMS),
@@ -209,7 +217,9 @@ def fit_text_and_fusion(train: list[Poster], val: list[Poster], labels: tuple[st
         "fusion": {mode: {g: [round(float(v), 4) for v in fusion[mode][i]] for i, g in enumerate(labels)}
                    for mode in MODES},
         "thresholds": thresholds,
-        "threshold_rule": "per mode and genre, the best F1 on the validation posters (as the poster model's)",
+        "threshold_rule": f"per mode, the poster model's tag rule: {TAG_RULE}",
+        "tag_status": {mode: tag_statuses(y_val[rows], answers[f"poster+{mode}"][rows], thresholds[mode], labels)
+                       for mode in MODES},
         "validation_posters_with_title_and_year": int(complete.sum()),
         "modes": mode_figures(val, answers, thresholds, labels, complete),
         "versus_poster": {mode: compare([p for p, keep in zip(val, complete) if keep],

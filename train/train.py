@@ -11,33 +11,41 @@ The recipe, one job a module:
 3. `train.probes`, stage 1: the linear probe on pooled features (the head's start), its learning curve, and
    out-of-fold probes of the training posters for the fusion.
 4. Stage 2 (`stage_two` below, `train.model`): unfreeze the top blocks (BatchNorm stays frozen) and fine-tune them
-   with the head at a low learning rate, early stopping on validation mAP.
-5. `train.report`: apply the serving rule (`poster_genre.rules.served`), evaluate against the served model on the
-   same posters (`train.evaluate`), keep only the served genres in the head, and write model.keras, the report
-   and its plots, and the validation probabilities (for `benchmarks/noise.py`).
-6. `train.text`: the title and year model and its fusion with this image model, saved beside it.
+   with the head at a low learning rate, early stopping on validation mAP. Steps 3 and 4 run once per member
+   (`--members`, default 2: another seed and another pair of views, on the same cached bottom).
+5. The ensemble (`ensemble_model`): one network, the shared bottom and every member's top, whose logits are the
+   mean of the members', moved to the stated prior (`assumed_prior`, `poster_genre.rules.prior_shift`).
+6. `train.report`: apply the serving rule (`poster_genre.rules.served`) and the tag rule
+   (`poster_genre.rules.tag_threshold`), evaluate against the served model on the same posters (`train.evaluate`)
+   and each member alone against the ensemble, keep only the served genres in the head, and write model.keras,
+   the report and its plots, and the validation probabilities (for `benchmarks/noise.py`).
+7. `train.text`: the title and year model and its fusion with this image model, saved beside it.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
 
 from poster_genre.classifier import GenreClassifier
+from poster_genre.rules import logit, prior_shift, sigmoid
 from train import evaluate
-from train.backbones import BACKBONES
+from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 from train.config import TrainConfig, parse_args
 from train.dataset import Data
-from train.features import Features, compute_features
-from train.model import Head, fit, served_head
+from train.features import Features, compute_features, member_views
+from train.metrics import compare, five_genres
+from train.model import Head, fit
 from train.probes import ProbeResult, stage_one
 from train.report import STAGE_1, STAGE_2, choose_served, run_description, write_outputs
 from train.text import fit_text_and_fusion
 from train.text import save as save_text
+
+STATED_PRIOR = "the genre rates of version 2's IMDb training films (../shared/data-imdb)"
 
 
 def stage_two(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features) -> dict:
@@ -50,28 +58,89 @@ def stage_two(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: 
 
 
 @dataclass(frozen=True)
-class Trained:
-    """The fine-tuned network and its head, stage 1's probe, both stages' history, and the validation images."""
+class Member:
+    """One fine-tuned top on the shared frozen bottom: its head, stage 1's probe and both stages' history."""
 
-    network: keras.Model
+    top: keras.Model
     head: Head
     probe: ProbeResult
     history: dict
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The shared frozen bottom, the members, and the validation images."""
+
+    bottom: keras.Model
+    members: list[Member]
     val_images: np.ndarray
 
 
-def trained_network(config: TrainConfig, data: Data, started: float) -> Trained:
-    """Stages 1 and 2 on the cached features (which are let go when this returns)."""
-    backbone = BACKBONES[config.backbone]
-    network = backbone.create(config.weights, config.input_size)
-    bottom, top = backbone.split(network, config.top_blocks)
-    x = compute_features(config, data.posters, data.train, data.val, bottom)
-    print(f"features ready after {time.time() - started:.0f} s", file=sys.stderr)
-    head = Head.create(config, len(data.labels))
-    probe = stage_one(config, data, head, top, x)
-    print(f"stage 1 done after {time.time() - started:.0f} s", file=sys.stderr)
-    history = {STAGE_1: probe.history, STAGE_2: stage_two(config, data, head, top, x)}
-    return Trained(network, head, probe, history, x.val_images)
+def trained_members(config: TrainConfig, data: Data, started: float) -> Trained:
+    """Stages 1 and 2 of every member on the cached features (let go when this returns). Member i starts from
+    seed + i and trains on views i..i+views-1 (the first: as is and mirrored; the next: mirrored and a zoomed,
+    colour-jittered crop); only the first member's probe gets the learning curve and the out-of-fold probes."""
+    backbone, x, bottom, members = BACKBONES[config.backbone], None, None, []
+    for i in range(config.members):
+        keras.utils.set_random_seed(config.seed + i)
+        network = backbone.create(config.weights, config.input_size)
+        own_bottom, top = backbone.split(network, config.top_blocks, top_name=f"top_{i}")
+        if x is None:
+            bottom, x = own_bottom, compute_features(config, data.posters, data.train, data.val, own_bottom)
+            print(f"features ready after {time.time() - started:.0f} s", file=sys.stderr)
+        mine = replace(x, train=member_views(x.train, config, i))
+        head = Head.create(config, len(data.labels))
+        probe = stage_one(config, data, head, top, mine, extras=i == 0)
+        print(f"member {i + 1}: stage 1 done after {time.time() - started:.0f} s", file=sys.stderr)
+        members.append(Member(top, head, probe, {STAGE_1: probe.history,
+                                                 STAGE_2: stage_two(config, data, head, top, mine)}))
+    return Trained(bottom, members, x.val_images)
+
+
+def member_logits(run: Trained, batch_size: int) -> np.ndarray:
+    """(members, validation posters, genres): each member's logits, the bottom run once in float32."""
+    cut = run.bottom.predict(run.val_images.astype(np.float32), batch_size=batch_size, verbose=0)
+    return np.stack([logit(keras.Model(m.top.input, m.head.on(m.top.output)).predict(cut, batch_size=batch_size,
+                                                                                     verbose=0))
+                     for m in run.members])
+
+
+def assumed_prior(data: Data) -> tuple[np.ndarray, dict]:
+    """The logit shift to the stated prior (`STATED_PRIOR`; none without such films), and what the report says."""
+    known = (data.y_train >= 0).sum(0)
+    training = (data.y_train > 0).sum(0) / np.maximum(known, 1)
+    v2 = np.array([p.source == "imdb" and p.cohort == "v2" for p in data.train])
+    stated = (data.y_train[v2] > 0).mean(0) if v2.any() else training
+    shift = prior_shift(training, stated)
+    rates = {genre: {"training": round(float(t), 4), "stated": round(float(s), 4), "logit_shift": round(float(d), 4)}
+             for genre, t, s, d in zip(data.labels, training, stated, shift)}
+    return shift, {"assumed": STATED_PRIOR if v2.any() else "the training films' genre rates", "genres": rates}
+
+
+def ensemble_model(run: Trained, keep: list[int], shift: np.ndarray, name: str) -> keras.Model:
+    """One network: the shared bottom, every member's top, their maps side by side, one pooled head whose kernel is
+    the members' stacked and divided by their count (so its logits are the mean of theirs) and whose bias is the
+    mean of theirs plus the prior shift; only the served genres."""
+    image = keras.Input(run.bottom.input.shape[1:], name="image")
+    cut = run.bottom(image)
+    maps = [m.top(cut) for m in run.members]
+    joined = keras.layers.Concatenate(name="members")(maps) if len(maps) > 1 else maps[0]
+    weights = [m.head.dense.get_weights() for m in run.members]
+    kernel = np.concatenate([w[0][:, keep] for w in weights]) / len(weights)
+    bias = np.mean([w[1][keep] for w in weights], axis=0) + shift[keep]
+    dense = keras.layers.Dense(len(keep), activation="sigmoid", name=HEAD_LAYER)
+    dense.build((None, kernel.shape[0]))
+    dense.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return keras.Model(image, dense(keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(joined)), name=name)
+
+
+def members_report(config: TrainConfig, data: Data, members: np.ndarray, ensemble: np.ndarray,
+                   labels: tuple[str, ...], run: Trained) -> list[dict]:
+    """Each member alone against the ensemble (paired bootstrap on the validation films), with its history."""
+    return [{"member": i + 1, "seed": config.seed + i, "views": list(range(i, i + config.views)),
+             "history": run.members[i].history,
+             "ensemble_versus_member": compare(data.val, five_genres(ensemble, labels), five_genres(alone, labels))}
+            for i, alone in enumerate(members)]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -81,25 +150,28 @@ def main(argv: list[str] | None = None) -> dict:
     data = Data.load(config)
     print(f"{len(data.train)} training and {len(data.val)} validation posters, genres {', '.join(data.labels)}",
           file=sys.stderr)
-    run = trained_network(config, data, started)
-    network, head, probe = run.network, run.head, run.probe
-    probs = keras.Model(network.input, head.on(network.output)).predict(
-        run.val_images.astype(np.float32), batch_size=config.batch_size, verbose=0)
+    run = trained_members(config, data, started)
+    shift, prior = assumed_prior(data)
+    logits = member_logits(run, config.batch_size) + shift
+    probs = sigmoid(logits.mean(0))
     keep, candidates = choose_served(config, data, probs)
     served = tuple(data.labels[i] for i in keep)
-    model = keras.Model(network.input, head.on(network.output, served_head(head.dense, keep)),
-                        name=f"poster_genre_{config.backbone}")
+    model = ensemble_model(run, keep, shift, f"poster_genre_{config.backbone}")
+    first = run.members[0].probe
     baseline = GenreClassifier(config.baseline) if config.baseline.exists() else None
+    members = sigmoid(logits[:, :, keep])
     report = {**run_description(config, served, data.posters, data.train, data.val),
-              **evaluate.evaluate(data.val, probs[:, keep], probe.val_probs[:, keep], baseline, served),
-              "candidates": candidates, "learning_curve": probe.learning_curve, "history": run.history,
+              **evaluate.evaluate(data.val, probs[:, keep], first.val_probs[:, keep], baseline, served),
+              "prior": prior, "members": members_report(config, data, members, probs[:, keep], served, run),
+              "candidates": candidates, "learning_curve": first.learning_curve, "history": run.members[0].history,
               "train_seconds": round(time.time() - started, 1)}
-    text = fit_text_and_fusion(data.train, data.val, served, probe.out_of_fold[:, keep], probs[:, keep], config.seed)
+    oof = sigmoid(logit(first.out_of_fold[:, keep]) + shift[keep])
+    text = fit_text_and_fusion(data.train, data.val, served, oof, probs[:, keep], config.seed)
     report["text"] = text.report
     write_outputs(model, report, config.out, config.reports_dir)
     save_text(text, config.out)
     np.savez(config.out / evaluate.PREDICTIONS, files=np.array([str(p.path) for p in data.val]),
-             model=probs[:, keep], probe=probe.val_probs[:, keep])
+             model=probs[:, keep], probe=first.val_probs[:, keep], members=members)
     return report
 
 
