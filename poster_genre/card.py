@@ -81,7 +81,7 @@ class ModelCard:
     text: dict = field(default_factory=dict)  # the title and year model beside it: how made, what it adds
     tag_rule: str = ""  # when a genre is tagged (`poster_genre.rules.TAG_RULE`)
     tag_status: dict = field(default_factory=dict)  # genre -> tagged or a probability only, precision interval
-    review: dict = field(default_factory=dict)  # the review rule: reference of the logits and the image limits
+    review: dict = field(default_factory=dict)  # the review rule, its image limits, how many posters it flags
     prior: dict = field(default_factory=dict)  # the genre rates the model assumes, and its logit shift
     members: list = field(default_factory=list)  # the ensemble's members, each alone against the ensemble
 

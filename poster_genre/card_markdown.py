@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from poster_genre.card import IMDB_EVERY_GENRE, VERSION_1_KIND, ModelCard, SourceFigures
+from poster_genre.rules import MIN_CONFIDENCE
 
 
 def card_markdown(card: ModelCard) -> str:
@@ -125,7 +126,8 @@ def review_markdown(card: ModelCard) -> str:
     review = card.review
     if not review:
         return ""
-    return (f"**Needs review**: an answer whose top probability is below 0.5 (the CLI's `--min-confidence`), or an "
+    return (f"**Needs review**: an answer whose top probability is below {MIN_CONFIDENCE:g} (the CLI's "
+            f"`--min-confidence`), or an "
             f"image unlike a film poster: {review['rule']}. Limits: {review['limits']}; "
             f"{review['posters_flagged']} of {review['posters']:,} validation posters are flagged.")
 
