@@ -54,21 +54,25 @@ class Page:
     poster: gr.Image
     title: gr.Textbox
     year: gr.Textbox
+    read_words: gr.Checkbox
     tag_line: gr.Markdown
     genres: gr.Label
     top_k: gr.Slider
     changed: gr.Markdown
+    words: gr.Markdown
     genre: gr.Dropdown
     caption: gr.Markdown
     heatmap: gr.Image
+    boxes: gr.Image
     heat_section: gr.Accordion
     analysis: gr.State
 
     def answer_inputs(self) -> list:
-        return [self.title, self.year, self.top_k, self.genre]
+        return [self.title, self.year, self.read_words, self.top_k, self.genre]
 
     def answer_outputs(self) -> list:
-        return [self.analysis, self.genres, self.tag_line, self.changed, self.caption, self.heatmap, self.heat_section]
+        return [self.analysis, self.genres, self.tag_line, self.changed, self.words, self.caption, self.heatmap,
+                self.boxes, self.heat_section]
 
 
 CSS = """
@@ -90,6 +94,8 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
     labels = classifier.labels
     invitation = " Add the film's title and year, if you know them, to combine them with the poster." \
         if classifier.text else ""
+    reads = classifier.words_wanted()
+    invitation += " The words printed on the poster are read and used too." if reads else ""
     gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}."
                 f"{invitation}")
     with gr.Row(elem_classes="stack-on-phone"):
@@ -101,6 +107,7 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
                                    elem_id="title", scale=3, min_width=160)
                 year = gr.Textbox(label="Year (optional)", placeholder="e.g. 1993", elem_id="year", scale=1,
                                   min_width=90)
+            read_words = gr.Checkbox(reads, label="Read the words on the poster", visible=reads, elem_id="read-words")
             examples_section(poster, examples_dir)
         with gr.Column():
             tag_line = gr.Markdown(elem_id="tags")
@@ -108,6 +115,10 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
             gr.Markdown(LEGEND, elem_id="legend")
             top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
             changed = gr.Markdown(elem_id="changed")
+            words = gr.Markdown(elem_id="words")
+            with gr.Accordion("Where the words are", open=False, visible=reads, elem_id="word-boxes"):
+                boxes = gr.Image(type="pil", format="png", label="Words read", height=340, interactive=False,
+                                 elem_id="boxes")
     with gr.Accordion("Where it looked", open=True, visible=False, elem_id="where") as heat_section:
         with gr.Row(elem_classes="stack-on-phone"):
             genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
@@ -121,8 +132,8 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
     with gr.Accordion("About the model", open=False, elem_id="about"):
         gr.Markdown(card_markdown(classifier.card), elem_classes="card-table")
         report_gallery(reports_dir)
-    return Page(poster, title, year, tag_line, genres, top_k, changed, genre, caption, heatmap, heat_section,
-                gr.State(time_to_live=cache_age))
+    return Page(poster, title, year, read_words, tag_line, genres, top_k, changed, words, genre, caption, heatmap,
+                boxes, heat_section, gr.State(time_to_live=cache_age))
 
 
 def examples_section(poster: gr.Image, examples_dir: Path) -> None:
@@ -147,8 +158,8 @@ def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     """Page events (one model run per upload; re-ranking and re-drawing from the session state) and the API."""
     page.poster.change(handlers.upload, [page.poster, page.analysis, *page.answer_inputs()],
                        [*page.answer_outputs(), page.title, page.year], api_visibility="undocumented")
-    gr.on([page.title.submit, page.title.blur, page.year.submit, page.year.blur], handlers.retext,
-          [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented",
+    gr.on([page.title.submit, page.title.blur, page.year.submit, page.year.blur, page.read_words.change],
+          handlers.retext, [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented",
           trigger_mode="always_last")  # leaving the title for the year must not drop the year's event
     page.top_k.change(handlers.rerank, [page.analysis, page.top_k], page.genres, api_visibility="undocumented")
     page.genre.change(handlers.reheat, [page.analysis, page.genre], [page.caption, page.heatmap],

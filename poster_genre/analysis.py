@@ -1,14 +1,17 @@
 """The one path from posters to answers: decode, fit to the model's input, one model run per batch,
-then the film's title and year when given.
+then, when asked, the words printed on each poster, read from the same decoded image, and the film's
+title and year when given.
 
 The page, every API endpoint, the CLI and the Ray pipeline call `analyse_batch`; each item comes
 back either as an `Analysis` (probabilities, and the activation maps when the model has them) or as
 a `Refusal` saying why that poster (or its title or year) could not be used. A refused poster never
-stops the others. Without a title or year, the answer is the poster model's, unchanged.
+stops the others, and a poster whose words cannot be read is answered without them, saying so.
+Without a title, a year or words, the answer is the poster model's, unchanged.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
@@ -30,9 +33,16 @@ class Analysis:
     image: Image.Image  # the decoded poster, at most MAX_SIDE px on its longer side
     poster_probabilities: np.ndarray  # (genres,): the poster model's
     maps: np.ndarray | None  # (h, w, genres), None for a model without activation maps: the poster's evidence
-    text: TextInput = NO_TEXT  # the title and year the answer also rests on
+    text: TextInput = NO_TEXT  # the title, year and words the answer also rests on
     probabilities: np.ndarray | None = None  # (genres,): the answer, the poster's fused with the text when given
     measured: dict = field(default_factory=dict)  # what the review rule reads (`poster_genre.review.measurements`)
+    words: tuple | None = None  # the words read (`poster_genre.words.Word`, boxes on `image`), None when not read
+    words_note: str | None = None  # why the words could not be read, when they could not
+
+    @property
+    def read_texts(self) -> tuple[str, ...]:
+        """What the words read on the poster say, most confident first (none when not read)."""
+        return tuple(word.text for word in self.words or ())
 
     def __post_init__(self) -> None:
         if self.probabilities is None:
@@ -48,9 +58,11 @@ class Refusal:
 
 
 def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusal],
-                  texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis | Refusal]:
-    """Decode every source; run the model once over the readable ones; fuse each answer with its
-    (title, year) when given; answer in the order given.
+                  texts: Sequence[tuple[object, object] | TextInput] | None = None,
+                  read_words: bool = False) -> list[Analysis | Refusal]:
+    """Decode every source; run the model once over the readable ones; with `read_words`, read the words on each
+    (`poster_genre.words`); fuse each answer with its (title, year) and words when given; answer in the order
+    given.
 
     A source that is already a Refusal (a file that could not even be read) is passed through; an
     unusable title or year refuses its item."""
@@ -60,41 +72,73 @@ def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusa
     images = [item for item in decoded if isinstance(item, Image.Image)]
     if not images:
         return list(decoded)
+    reading = [start_reading(image) for image in images] if read_words else []  # while the model runs
     batch = model_input(classifier, images)
     if classifier.has_maps:
         probabilities, maps = classifier.probabilities_and_maps(batch)
     else:
         probabilities, maps = classifier.probabilities(batch), [None] * len(images)
-    answers = iter(zip(images, probabilities, maps, measurements(batch)))
+    read = [words_or_note(item) for item in reading] if read_words else [(None, None)] * len(images)
+    answers = iter(zip(images, probabilities, maps, measurements(batch), read))
     return [_answer(classifier, _analysis(*next(answers)), text) if isinstance(item, Image.Image) else item
             for item, text in zip(decoded, checked)]
 
 
-def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput) -> Analysis:
-    """The same poster's answer with another title and year: no model run, only the text model and fusion."""
+def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput, use_words: bool = True) -> Analysis:
+    """The same poster's answer with another title and year (and with or without the words read on it, or else the
+    words `text` carries): no model run, only the text model and fusion. The answer's `text` is what the model
+    could use."""
+    words = (analysis.read_texts if analysis.words is not None else text.words) if use_words else ()
+    text = classifier.usable(text.with_words(words))
     return replace(analysis, text=text, probabilities=classifier.fuse(analysis.poster_probabilities, text))
 
 
-def analyse(classifier: GenreModel, source: ImageSource, text: TextInput = NO_TEXT) -> Analysis:
-    """One poster's analysis, or InvalidImageError (TextInputError) naming the problem."""
-    return analyse_or_raise(classifier, [source], texts=[text])[0]
+def start_reading(image: Image.Image) -> Future | Exception:
+    """Start reading the words on a decoded poster in the background, or the error that kept it from starting."""
+    from poster_genre.words import read_words_later  # the OCR engine loads only when words are read
+
+    try:
+        return read_words_later(image)
+    except Exception as error:  # the engine missing or failing to load: the answers go on without words
+        return error
+
+
+def words_or_note(reading: Future | Exception) -> tuple[tuple | None, str | None]:
+    """The words of a `start_reading`, or None and why they could not be read (the engine missing, failing or too
+    slow on this image): the answer then goes on without them."""
+    from poster_genre.words import words_read
+
+    try:
+        if isinstance(reading, Exception):
+            raise reading
+        return tuple(words_read(reading)), None
+    except Exception as error:  # whatever the engine raises on one image must not fail the answer
+        return None, f"The words on this poster could not be read ({error}); the answer is without them."
+
+
+def analyse(classifier: GenreModel, source: ImageSource, text: TextInput = NO_TEXT, read_words: bool = False
+            ) -> Analysis:
+    """One poster's analysis (with the words on it read when `read_words`), or InvalidImageError
+    (TextInputError) naming the problem."""
+    return analyse_or_raise(classifier, [source], texts=[text], read_words=read_words)[0]
 
 
 def analyse_in_batches(classifier: GenreModel, sources: Sequence[ImageSource], batch_size: int = 32,
-                       texts: Sequence[tuple[object, object] | TextInput] | None = None
+                       texts: Sequence[tuple[object, object] | TextInput] | None = None, read_words: bool = False
                        ) -> Iterator[Analysis | Refusal]:
     """`analyse_batch` over `batch_size` posters a model run, each item in the order given."""
     for start in range(0, len(sources), batch_size):
         chunk = None if texts is None else texts[start:start + batch_size]
-        yield from analyse_batch(classifier, sources[start:start + batch_size], chunk)
+        yield from analyse_batch(classifier, sources[start:start + batch_size], chunk, read_words)
 
 
 def analyse_or_raise(classifier: GenreModel, sources: Sequence[ImageSource], batch_size: int = 32,
-                     texts: Sequence[tuple[object, object] | TextInput] | None = None) -> list[Analysis]:
+                     texts: Sequence[tuple[object, object] | TextInput] | None = None, read_words: bool = False
+                     ) -> list[Analysis]:
     """Every poster's analysis, `batch_size` a model run; InvalidImageError (or TextInputError) naming the
     first unusable one."""
     answers = []
-    for result in analyse_in_batches(classifier, sources, batch_size, texts):
+    for result in analyse_in_batches(classifier, sources, batch_size, texts, read_words):
         if isinstance(result, Refusal):
             raise result.error(result.reason)
         answers.append(result)
@@ -147,5 +191,8 @@ def _decode(classifier: GenreModel, source: ImageSource | Refusal) -> Image.Imag
         return Refusal(str(error), type(error))
 
 
-def _analysis(image: Image.Image, probabilities: np.ndarray, maps: np.ndarray | None, measured: dict) -> Analysis:
-    return Analysis(display_copy(image), probabilities, maps, measured=measured)
+def _analysis(image: Image.Image, probabilities: np.ndarray, maps: np.ndarray | None, measured: dict,
+              read: tuple[tuple | None, str | None]) -> Analysis:
+    shown = display_copy(image)
+    words = None if read[0] is None else tuple(word.scaled(shown.width / image.width) for word in read[0])
+    return Analysis(shown, probabilities, maps, measured=measured, words=words, words_note=read[1])

@@ -30,14 +30,16 @@ class GenreClassifier(GenreModel):
     def classify(self, images: ImageSource | Iterable[ImageSource], top_k: int | str | None = None,
                  titles: str | Sequence[str | None] | None = None,
                  years: int | str | Sequence[int | str | None] | None = None,
-                 errors: str = "raise") -> list[Tagging | Refusal]:
+                 errors: str = "raise", read_words: bool | None = None) -> list[Tagging | Refusal]:
         """Tag posters through the package's one analysis path: ranked genres (top_k: 1 to the model's genres, or
         "all"/None for every genre) and tag sets, one per poster, in order.
 
         `images` is one poster or an iterable of them: paths (str or pathlib.Path), bytes, binary file objects,
         PIL images or numpy arrays (H, W, 3) uint8; a 4-D array (N, H, W, 3) is N posters. `titles` and
         `years` add the film's title and year: one per poster (None for none), or a single value for a
-        single poster.
+        single poster. `read_words` reads the words printed on each poster (OCR, about 0.3 s a poster) and uses
+        them; by default it is on when the model has a words model and the OCR engine is installed. False (with no
+        title or year) gives exactly the poster model's answers.
 
         errors="raise" (default): an unusable poster raises InvalidImageError (TextInputError for its title or
         year) naming its index and file; errors="record": it comes back as a Refusal in its place, and the
@@ -49,7 +51,7 @@ class GenreClassifier(GenreModel):
         single = _is_one_poster(images)
         batch = [images] if single else list(images)
         texts = _texts(len(batch), single, titles, years)
-        results = analyse_in_batches(self, batch, BATCH, texts)
+        results = analyse_in_batches(self, batch, BATCH, texts, self.words_wanted(read_words))
         return [self._answer(result, index, source, top_k, errors)
                 for index, (source, result) in enumerate(zip(batch, results))]
 

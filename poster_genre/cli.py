@@ -51,15 +51,17 @@ from poster_genre.rules import MIN_CONFIDENCE
 
 
 def classify(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float,
-             batch_size: int = 16, explain_dir: Path | None = None) -> Iterator[dict]:
-    """One record per file, in order, from the package's one analysis path, `batch_size` posters a run.
+             batch_size: int = 16, explain_dir: Path | None = None, read_words: bool = False) -> Iterator[dict]:
+    """One record per file, in order, from the package's one analysis path, `batch_size` posters a run, with
+    the words on each poster read when `read_words`.
 
     With `explain_dir`, the top genre's activation map over each poster is written there as a PNG
     and the record names it in `explanation`.
     """
     written: set[Path] = set()  # heatmaps of this run: a rerun overwrites its own files instead of adding more
     for start in range(0, len(entries), batch_size):
-        for item, result in records_of(classifier, entries[start:start + batch_size], top_k, min_confidence):
+        for item, result in records_of(classifier, entries[start:start + batch_size], top_k, min_confidence,
+                                       read_words):
             if explain_dir is not None and isinstance(result, Analysis):
                 target = write_explanation(classifier, result, Path(item["file"]), explain_dir, written)
                 item["explanation"] = str(target)
@@ -118,6 +120,21 @@ def checked_top_k(top_k: int | str, classifier: GenreClassifier, run: argparse.A
 RAY_ADDRESS = re.compile(r"^(local|auto|[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d+)$")
 
 
+def checked_read_words(asked: bool | None, classifier: GenreClassifier, run: argparse.ArgumentParser) -> bool:
+    """Whether to read the words: as asked, else when the model can use them (`GenreModel.words_wanted`); a usage
+    error when asked for without the OCR engine; a note when they would be read but not used."""
+    wanted = classifier.words_wanted(asked)
+    if wanted and asked:
+        from poster_genre.words import words_available
+
+        if not words_available():
+            run.error('--read-words needs the OCR engine: pip install "poster-genre[words]"')
+        if not classifier.reads_words:
+            print(f"{program_name()}: note: the model at {classifier.path} has no words model; the words are read "
+                  "and recorded but the answers do not use them.", file=sys.stderr)
+    return wanted
+
+
 def ray_address(text: str) -> str:
     """--ray's address: `auto`, `ray://host:port` or `host:port` (a poster path here is a misplaced argument)."""
     if not RAY_ADDRESS.match(text):
@@ -154,6 +171,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--min-confidence", type=fraction, default=MIN_CONFIDENCE, metavar="P",
                      help=f"needs_review when the top confidence is below P, 0..1 (default {MIN_CONFIDENCE:g}); "
                           "an image unlike a film poster needs review whatever its confidence")
+    run.add_argument("--read-words", action=argparse.BooleanOptionalAction,
+                     help="read the words printed on each poster (OCR, about 0.3 s a poster) and use them where the "
+                          "model can (default: on when the model's text model has a words model)")
     run.add_argument("--model", type=Path,
                      help="ONNX model (default: $POSTER_GENRE_MODEL, else the model bundled with the package)")
     run.add_argument("--batch-size", type=at_least_one, default=16, help="posters per inference call (default 16)")
@@ -206,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{arguments.prog}: error: {error}", file=sys.stderr)
         return 2
     args.top_k = checked_top_k(args.top_k, classifier, run)
+    args.read_words = checked_read_words(args.read_words, classifier, run)
     carried = carried_columns(entries) if any(entry.catalogue for entry in entries) else None
     if args.ray:
         return ray_main(args, entries, model, fmt, carried)
@@ -213,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{arguments.prog}: error: the model at {classifier.path} has no activation maps for --explain.",
               file=sys.stderr)
         return 2
-    records = progress(classify(classifier, entries, args.top_k, args.min_confidence, args.batch_size, args.explain),
-                       len(entries))
+    records = progress(classify(classifier, entries, args.top_k, args.min_confidence, args.batch_size, args.explain,
+                                args.read_words), len(entries))
     return finish(records, args.output, fmt, args.top_k, carried)
 
 
@@ -266,7 +287,7 @@ def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: s
         print(f"{program_name()}: error: cannot reach the Ray cluster at {args.ray}: {error}", file=sys.stderr)
         return 2
     settings = RaySettings(args.ray, args.top_k, args.min_confidence, args.batch_size, args.threads or 1, args.actors,
-                           carried)
+                           carried, args.read_words)
     if args.output and format_for(args.output, None) is None:  # no file suffix: a folder of parallel files
         return write_folder(entries, model, settings, args.output, fmt)
     return finish(classify_on_ray(entries, model, settings), args.output, fmt, args.top_k, carried)

@@ -22,7 +22,7 @@ URI_MARK = "://"
 
 CATALOGUE_COLUMNS = ("file", "title", "year")
 RECORD_FIELDS = ("file", "catalogue", "row", "labels", "genres", "needs_review", "review_reason", "inputs",
-                 "explanation", "error")
+                 "words", "words_note", "explanation", "error")
 RENAMED = "catalogue_"  # the prefix of a carried column whose name is a record field (`genres` -> `catalogue_genres`)
 
 

@@ -10,7 +10,7 @@ import os
 import platform
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -189,8 +189,26 @@ class GenreModel:
         """Ranked genres (top_k, default all) and the tag set of one probability row."""
         return Tagging(tuple(self.rank(probabilities, top_k)), tuple(self.tags(probabilities, mode)))
 
+    @property
+    def reads_words(self) -> bool:
+        """Whether this model's answers can use the words printed on a poster (its text model has a words model)."""
+        return self.text is not None and self.text.reads_words
+
+    def words_wanted(self, asked: bool | None = None) -> bool:
+        """Whether to read the words on a poster: as `asked`, else when this model can use them and the OCR engine
+        is installed."""
+        if asked is not None or not self.reads_words:
+            return bool(asked)
+        from poster_genre.words import words_available  # the poster-only path never imports the OCR side
+
+        return words_available()
+
+    def usable(self, text: TextInput) -> TextInput:
+        """The part of `text` this model can use: the words read on the poster only with a words model."""
+        return self.text.usable(text) if self.text is not None else replace(text, words=())
+
     def fuse(self, probabilities: np.ndarray, text: TextInput) -> np.ndarray:
-        """The poster's probabilities combined with a title and year; unchanged without either."""
+        """The poster's probabilities combined with a title, year and words; unchanged without any."""
         if text.mode is None:
             return probabilities
         if self.text is None:

@@ -8,15 +8,15 @@
 import hashlib
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Iterator
 
 import gradio as gr
 from gradio.data_classes import FileData
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from poster_genre.analysis import Analysis, analyse, with_text
+from poster_genre.analysis import Analysis, analyse, start_reading, with_text, words_or_note
 from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import UnknownGenreError, heat
 from poster_genre.explain import explain as explain_poster
@@ -87,6 +87,36 @@ LEGEND = ("A genre is **tagged** when its probability reaches its threshold (*ta
           "is never tagged; its probability is still shown.")
 
 
+def words_markdown(analysis: Analysis, used: bool) -> str:
+    """The words read on the poster, and whether the answer used them (empty when they were not read)."""
+    if analysis.words_note:
+        return f"**Words on the poster:** {analysis.words_note}"
+    if analysis.words is None:
+        return ""
+    if not analysis.words:
+        return "**Words on the poster:** none found; the answer rests on the rest."
+    said = " · ".join(f"`{text}`" for text in analysis.read_texts)
+    return f"**Words read on the poster{'' if used else ' (not used)'}:** {said}"
+
+
+def words_overlay(analysis: Analysis) -> Image.Image | None:
+    """The poster with a box around each word read on it (None when none were read)."""
+    if not analysis.words:
+        return None
+    shown = analysis.image.convert("RGB")
+    draw = ImageDraw.Draw(shown)
+    for word in analysis.words:
+        draw.polygon([tuple(point) for point in word.box], outline=(255, 210, 0), width=2)
+    return shown
+
+
+def checked_read_words(read_words: object) -> bool:
+    """The API's `read_words` as a bool, or a refusal saying what to send."""
+    if not isinstance(read_words, bool):
+        raise refuse(f"read_words must be true or false, not {read_words!r}.")
+    return read_words
+
+
 @dataclass
 class PageAnswer:
     """What the page shows for a poster, field by field in the order of `Page.answer_outputs`."""
@@ -94,14 +124,22 @@ class PageAnswer:
     analysis: Analysis | None = None  # the session state: one model run, kept for re-ranking, re-drawing, re-titling
     genres: dict[str, float] | None = None
     tags: str = ""
-    changed: str = ""  # what the title and year changed against the poster alone
+    changed: str = ""  # what the words, the title and the year changed against the poster alone
+    words: str = ""  # the words read on the poster
     caption: str = ""
     heatmap: Image.Image | None = None
+    boxes: Image.Image | None = None  # where the words are
 
     def values(self) -> tuple:
         """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy), then the
         heatmap section, shown only beside an answer that has a heatmap."""
         return (*(getattr(self, field.name) for field in fields(self)), gr.Accordion(visible=self.heatmap is not None))
+
+
+def given_inputs(analysis: Analysis) -> str:
+    """What the answer rests on besides the poster, in words: "words, title and year"."""
+    given = analysis.text.inputs[1:]
+    return given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
 
 
 class Handlers:
@@ -112,9 +150,10 @@ class Handlers:
         self.labels = classifier.labels
         self.overlays = Path(tempfile.mkdtemp(prefix="poster-genre-explain-"))  # /explain's PNGs, before Gradio's cache
 
-    def upload(self, poster: str | None, shown: Analysis | None, title: str, year: str, top_k: int,
-               genre: str | None) -> tuple:
-        """The page's one model run per poster; a refused poster clears the previous answer and says why.
+    def upload(self, poster: str | None, shown: Analysis | None, title: str, year: str, read_words: bool,
+               top_k: int, genre: str | None) -> tuple:
+        """The page's one model run per poster (and one reading of its words, when asked); a refused poster
+        clears the previous answer and says why.
 
         A poster that replaces another (or its removal) clears the title and year, which were the other film's;
         a title typed before the first poster is kept and used. Returns the answer, then the title and year."""
@@ -123,26 +162,38 @@ class Handlers:
         if poster is None:
             return *PageAnswer().values(), title, year
         try:
-            analysis = analyse(self.classifier, poster)
+            analysis = analyse(self.classifier, poster, read_words=bool(read_words) and self.classifier.reads_words)
         except InvalidImageError as error:
             return *PageAnswer(tags=f"**Not classified:** {error}").values(), title, year
-        return *self.answer(analysis, title, year, top_k, genre).values(), title, year
+        return *self.answer(analysis, title, year, read_words, top_k, genre).values(), title, year
 
-    def retext(self, analysis: Analysis | None, title: str, year: str, top_k: int, genre: str | None) -> tuple:
-        """A new title or year for the shown poster: the text model and fusion only, no image model run."""
-        return (PageAnswer() if analysis is None else self.answer(analysis, title, year, top_k, genre)).values()
+    def retext(self, analysis: Analysis | None, title: str, year: str, read_words: bool, top_k: int,
+               genre: str | None) -> tuple:
+        """A new title or year, or the words switched on or off, for the shown poster: the text model and fusion
+        only, no image model run (the words are read the first time they are asked for)."""
+        if analysis is None:
+            return PageAnswer().values()
+        if read_words and analysis.words is None and analysis.words_note is None and self.classifier.reads_words:
+            words, note = words_or_note(start_reading(analysis.image))
+            analysis = replace(analysis, words=words, words_note=note)
+        return self.answer(analysis, title, year, read_words, top_k, genre).values()
 
-    def answer(self, shown: Analysis, title: str, year: str, top_k: int, genre: str | None) -> PageAnswer:
-        """The page's answer for one poster's analysis (with whatever text it had) with a title and year
-        (either may be empty)."""
-        poster_only = with_text(self.classifier, shown, NO_TEXT)
+    def answer(self, shown: Analysis, title: str, year: str, read_words: bool, top_k: int, genre: str | None
+               ) -> PageAnswer:
+        """The page's answer for one poster's analysis with a title and year (either may be empty) and, when
+        `read_words`, the words read on it."""
+        poster_only = with_text(self.classifier, shown, NO_TEXT, use_words=False)
+        with_words = with_text(self.classifier, poster_only, NO_TEXT, use_words=bool(read_words))
         try:
-            analysis = with_text(self.classifier, poster_only, TextInput.of(title, year))
-            changed = self.changed_markdown(poster_only, analysis)
+            analysis = with_text(self.classifier, poster_only, TextInput.of(title, year), use_words=bool(read_words))
         except TextInputError as error:
-            analysis, changed = poster_only, f"**Title and year not used:** {error} The answer is the poster's alone."
-        return PageAnswer(analysis, self.bars(analysis, top_k), self.tags_line(analysis), changed,
-                          *self.heat_view(analysis, genre))
+            analysis = with_words
+            changed = f"**Title and year not used:** {error} The answer is without them."
+        else:
+            changed = self.changed_markdown(poster_only, with_words, analysis)
+        words = words_markdown(analysis, "words" in analysis.text.inputs) if read_words else ""
+        return PageAnswer(analysis, self.bars(analysis, top_k), self.tags_line(analysis), changed, words,
+                          *self.heat_view(analysis, genre), words_overlay(analysis) if read_words else None)
 
     def tags_line(self, analysis: Analysis) -> str:
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
@@ -156,8 +207,9 @@ class Handlers:
         return {bar_name(p.label, thresholds[p.label], status.get(p.label, {})): round(p.confidence, 4)
                 for p in self.classifier.rank(analysis.probabilities, int(top_k))}
 
-    def changed_markdown(self, poster_only: Analysis, analysis: Analysis) -> str:
-        """Poster alone against poster with the title and year: the top genres and tags of each."""
+    def changed_markdown(self, poster_only: Analysis, with_words: Analysis, analysis: Analysis) -> str:
+        """Poster alone against poster with the words, and with the words, title and year: the top genres and
+        tags of each step that changed something."""
         if analysis.text.mode is None:
             return ""
 
@@ -166,9 +218,10 @@ class Handlers:
             top = ", ".join(f"{p.label} {p.confidence:.0%}" for p in tagging.ranked)
             return f"{top}; tags: {', '.join(tagging.genres) or 'none'}"
 
-        given = " and ".join(analysis.text.inputs[1:])
-        return (f"**What the {given} changed**\n\n- Poster alone: {summary(poster_only)}\n"
-                f"- With the {given}: {summary(analysis)}")
+        given = given_inputs(analysis)
+        steps = [with_words] if with_words.text.mode and with_words.text.mode != analysis.text.mode else []
+        lines = [f"- With the {given_inputs(step)}: {summary(step)}" for step in [*steps, analysis]]
+        return "\n".join([f"**What the {given} changed**\n", f"- Poster alone: {summary(poster_only)}", *lines])
 
     def rerank(self, analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
         return None if analysis is None else self.bars(analysis, top_k)
@@ -177,23 +230,28 @@ class Handlers:
         return ("", None) if analysis is None else self.heat_view(analysis, genre)
 
     def predict(self, poster: FileData, top_k: int | None = None, title: str | None = None,
-                year: int | str | None = None) -> dict[str, float]:
+                year: int | str | None = None, read_words: bool = True) -> dict[str, float]:
         """Genres of a movie poster with their probabilities, most likely first (every genre by default); the
-        film's title and year, when given, are combined with the poster."""
+        film's title and year, when given, and the words printed on the poster (`read_words`, when the model has a
+        words model) are combined with the poster."""
         top_k = len(self.labels) if top_k is None else whole_top_k(top_k, len(self.labels))
-        return self.ranked(self.analysis(poster, title, year).probabilities, top_k)
+        return self.ranked(self.analysis(poster, title, year, read_words).probabilities, top_k)
 
-    def tags(self, poster: FileData, title: str | None = None, year: int | str | None = None) -> dict:
-        """The poster's tag set (`genres`, possibly empty), its most likely genre with its probability, and whether
-        a person should check it (`needs_review`: the top probability is below 0.5, or the image is not like a
-        film poster; `review_reason` says which, else null); the film's title and year, when given, are combined
-        with the poster."""
-        analysis = self.analysis(poster, title, year)
+    def tags(self, poster: FileData, title: str | None = None, year: int | str | None = None,
+             read_words: bool = True) -> dict:
+        """The poster's tag set (`genres`, possibly empty), its most likely genre with its probability, whether a
+        person should check it (`needs_review`: the top probability is below 0.5, or the image is not like a
+        film poster; `review_reason` says which, else null), what the answer rests on (`inputs`) and the words
+        read on the poster (`words`, null when not read); the film's title and year, when given, and the words
+        (`read_words`, when the model has a words model) are combined with the poster."""
+        analysis = self.analysis(poster, title, year, read_words)
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
         review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured)
         return {"genres": list(tagging.genres),
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)},
-                "needs_review": bool(review), "review_reason": "; ".join(review) or None}
+                "needs_review": bool(review), "review_reason": "; ".join(review) or None,
+                "inputs": analysis.text.inputs,
+                "words": None if analysis.words is None else list(analysis.read_texts)}
 
     def explain(self, poster: FileData, genre: str | None = None) -> tuple[FileData, str, float]:
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG, the
@@ -205,10 +263,11 @@ class Handlers:
         shown.overlay.save(target)  # the upload's path names its content, so a repeated request rewrites one file
         return FileData(path=str(target)), shown.genre, round(shown.probability, 4)
 
-    def analysis(self, poster: FileData, title: object, year: object) -> Analysis:
+    def analysis(self, poster: FileData, title: object, year: object, read_words: object) -> Analysis:
         path = uploaded_path(poster)
+        reading = checked_read_words(read_words) and self.classifier.reads_words
         with refusing():
-            return analyse(self.classifier, path, TextInput.of(title, year))
+            return analyse(self.classifier, path, TextInput.of(title, year), reading)
 
     def ranked(self, row, top_k: int) -> dict[str, float]:
         return {p.label: round(p.confidence, 4) for p in self.classifier.rank(row, int(top_k))}
@@ -220,7 +279,7 @@ class Handlers:
             shown = heat(self.classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
         caption = f"Heat for **{shown.genre}**: {shown.probability:.0%} from the poster alone"
         if analysis.text.mode:
-            given = " and ".join(analysis.text.inputs[1:])
+            given = given_inputs(analysis)
             caption += (f" ({shown.answer:.0%} with the {given}). The heat is the poster's own evidence: the {given} "
                         "do not change it.")
         return caption, shown.overlay

@@ -4,9 +4,11 @@ A record holds `file`; for a catalogue row, `catalogue` (the CSV), `row` (its ro
 being row 1) and the row's other columns as they were; then either `labels` (genres with confidences,
 most likely first, each with its threshold: null for a genre served as a probability only), `genres` (the
 tag set), `needs_review` and, when it is true, `review_reason` (why: the top confidence is below the review
-threshold, or the image is not like a film poster) and `inputs` (what the answer rests on: "poster", and "title" and "year" when a catalogue
-gave them), or `error` (naming the row for a catalogue row). The local CLI and the Ray pipeline
-build records here, from the same analysis.
+threshold, or the image is not like a film poster), `inputs` (what the answer rests on: "poster", "title" and
+"year" when a catalogue gave them, "words" when the words read on the poster were used) and, when the words
+were read, `words` (what they say, most confident first) or, when they could not be, `words_note` (why: the
+answer is then without them), or `error` (naming the row for a catalogue row). The local CLI and the Ray
+pipeline build records here, from the same analysis.
 """
 
 from __future__ import annotations
@@ -40,14 +42,16 @@ def record(classifier: GenreClassifier, entry: Entry, result: Analysis | Refusal
             "labels": [{"label": p.label, "confidence": round(p.confidence, 4), "threshold": thresholds[p.label]}
                        for p in tagging.ranked],
             "genres": list(tagging.genres), "needs_review": bool(reasons),
-            **({"review_reason": "; ".join(reasons)} if reasons else {}), "inputs": result.text.inputs}
+            **({"review_reason": "; ".join(reasons)} if reasons else {}), "inputs": result.text.inputs,
+            **({"words": list(result.read_texts)} if result.words is not None else {}),
+            **({"words_note": result.words_note} if result.words_note else {})}
 
 
-def records_of(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float
-               ) -> list[tuple[dict, Analysis | Refusal]]:
+def records_of(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float,
+               read_words: bool = False) -> list[tuple[dict, Analysis | Refusal]]:
     """The records of a batch of entries (one model run), each beside the analysis it came from."""
     sources = [Refusal(e.problem) if e.problem else source(e.file) for e in entries]
-    results = analyse_batch(classifier, sources, [e.text for e in entries])
+    results = analyse_batch(classifier, sources, [e.text for e in entries], read_words)
     return [(record(classifier, e, r, top_k, min_confidence), r) for e, r in zip(entries, results)]
 
 
@@ -65,13 +69,15 @@ def csv_row(record: dict) -> dict:
            "needs_review": "" if review is None else str(review).lower(),
            "review_reason": record.get("review_reason") or "",
            "genres": "|".join(record.get("genres", [])), "inputs": "|".join(record.get("inputs", [])),
-           "explanation": record.get("explanation", "")}
+           "words": "|".join(word.replace("|", "/") for word in record.get("words", [])),
+           "words_note": record.get("words_note", ""), "explanation": record.get("explanation", "")}
     for i, item in enumerate(record.get("labels", []), start=1):
         row[f"label_{i}"], row[f"confidence_{i}"] = item["label"], item["confidence"]
     return row
 
 
-NESTED = ("labels", "genres", "needs_review", "review_reason", "inputs", "explanation", "error")  # flattened by csv_row
+NESTED = ("labels", "genres", "needs_review", "review_reason", "inputs", "words", "words_note", "explanation",
+          "error")  # flattened by csv_row
 
 
 def csv_columns(top_k: int, carried: list[str] | None = None) -> list[str]:
@@ -79,7 +85,7 @@ def csv_columns(top_k: int, carried: list[str] | None = None) -> list[str]:
     `carried` is None when no poster came from a catalogue."""
     ranked = [f"{kind}_{i}" for i in range(1, top_k + 1) for kind in ("label", "confidence")]
     return ["file", *catalogue_fields(carried), *ranked, "genres", "needs_review", "review_reason", "inputs",
-            "explanation", "error"]
+            "words", "words_note", "explanation", "error"]
 
 
 def catalogue_fields(carried: list[str] | None) -> list[str]:
@@ -93,8 +99,8 @@ def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
 
 
 def write_csv(records: Iterable[dict], out: TextIO, top_k: int, carried: list[str] | None = None) -> None:
-    """Flat CSV: file, [catalogue, row, carried columns,] label_1, confidence_1, ..., genres and inputs
-    (`|`-joined), needs_review, review_reason, explanation, error."""
+    """Flat CSV: file, [catalogue, row, carried columns,] label_1, confidence_1, ..., genres, inputs and words
+    (`|`-joined; a `|` read on a poster becomes `/`), needs_review, review_reason, words_note, explanation, error."""
     writer = csv.DictWriter(out, csv_columns(top_k, carried), lineterminator="\n")
     writer.writeheader()
     for item in records:
@@ -118,8 +124,8 @@ def record_schema(pyarrow, explanation: bool = False, carried: list[str] | None 
     fields = [("file", pyarrow.string()), *catalogue, ("labels", pyarrow.list_(label)),
               ("genres", pyarrow.list_(pyarrow.string())), ("needs_review", pyarrow.bool_()),
               ("review_reason", pyarrow.string()),
-              ("inputs", pyarrow.list_(pyarrow.string())), ("explanation", pyarrow.string()),
-              ("error", pyarrow.string())]
+              ("inputs", pyarrow.list_(pyarrow.string())), ("words", pyarrow.list_(pyarrow.string())),
+              ("words_note", pyarrow.string()), ("explanation", pyarrow.string()), ("error", pyarrow.string())]
     return pyarrow.schema([f for f in fields if explanation or f[0] != "explanation"])
 
 

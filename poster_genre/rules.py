@@ -67,10 +67,13 @@ def prior_shift(training_rates: np.ndarray, stated_rates: np.ndarray) -> np.ndar
     return logit(stated_rates) - logit(training_rates)
 
 
-def fused(weights: np.ndarray, poster_probabilities: np.ndarray, text_logits: np.ndarray) -> np.ndarray:
-    """The fusion: per genre, sigmoid(w_poster * logit(poster) + w_text * text logit + bias); `weights` is
-    (genres, 3) in that order. Float64, the shape of the probabilities."""
-    return sigmoid(weights[:, 0] * logit(poster_probabilities) + weights[:, 1] * text_logits + weights[:, 2])
+def fused(weights: np.ndarray, poster_probabilities: np.ndarray, *logits: np.ndarray) -> np.ndarray:
+    """The fusion: per genre, sigmoid(w_poster * logit(poster) + the sum of w_k * logits_k + bias); `weights` is
+    (genres, 2 + len(logits)) in that order. Float64, the shape of the probabilities."""
+    total = weights[:, 0] * logit(poster_probabilities) + weights[:, -1]
+    for k, values in enumerate(logits, start=1):
+        total = total + weights[:, k] * values
+    return sigmoid(total)
 
 
 def serving_rule(min_films: int, min_lift: float) -> str:

@@ -1,14 +1,17 @@
-"""The film's title and year beside the poster: hashed n-grams, a linear text model, a learned fusion.
+"""The film's title and year, and the words printed on the poster, beside the poster: hashed n-grams, linear
+models, a learned fusion.
 
 A title becomes character 3-5-grams (within the padded, case-folded title) and word 1-2-grams; a
-year becomes its year, decade and quarter-century. Each token is hashed with CRC-32 (stable across
-runs and machines, unlike Python's `hash`) into `buckets` rows of the text model's weight matrix;
-the title's and the year's tokens are each L2-normalised. The text model (`model.text.onnx` beside
-the poster model, run by onnxruntime) sums the rows of the tokens present into one logit per genre.
-The fusion is a logistic layer per genre and per mode (title, year, title and year) over the poster
-model's logit and the text model's, fitted on out-of-fold predictions of training films; each mode
-has its own thresholds. With neither title nor year, the answer is the poster model's, unchanged.
-numpy and onnxruntime only.
+year becomes its year, decade and quarter-century; the words read on a poster (`poster_genre.words`)
+become each whole line (a star's full name is one token), word 1-2-grams within a line and character
+3-5-grams. Each token is hashed with CRC-32 (stable across runs and machines, unlike Python's `hash`)
+into `buckets` rows of a weight matrix; the title's, the year's and the words' tokens are each
+L2-normalised. The text model (`model.text.onnx` beside the poster model, run by onnxruntime) sums
+the rows of the title and year tokens into one logit per genre and, when it has a words model, the
+rows of the words tokens into another. The fusion is a logistic layer per genre and per mode (which
+of title, year and words are present) over the poster model's logit and those logits, fitted on
+out-of-fold predictions of training films; each mode has its own thresholds. With no title, year or
+words, the answer is the poster model's, unchanged. numpy and onnxruntime only.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import os
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +35,10 @@ TITLE_LIMIT = 300  # characters; a longer title is refused, not cut
 YEARS = (1880, 2100)
 CHAR_NGRAMS = (3, 4, 5)
 WORD_NGRAMS = (1, 2)
-MODES = ("title", "year", "title+year")
+TEXT_MODES = ("title", "year", "title+year")  # the modes a text model without a words model serves
+MODES = TEXT_MODES + ("words", "title+words", "year+words", "title+year+words")
+WORDS_LIMIT = 40  # words (lines) per poster, most confident first: a few names and a title, not a page
+WORD_LENGTH = 40  # characters per word (line) kept
 TEXT_NAME = "model.text.onnx"  # beside the poster model (in a clone, the Space and the wheel)
 
 
@@ -41,25 +48,33 @@ class TextInputError(ValueError):
 
 @dataclass(frozen=True)
 class TextInput:
-    """A film's optional title and year, checked."""
+    """A film's optional title and year, checked, and the words read on its poster (capped)."""
 
     title: str | None = None
     year: int | None = None
+    words: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, title: object = None, year: object = None) -> "TextInput":
         """From raw values (a form, an API call, a catalogue row): empty means absent; TextInputError otherwise."""
         return cls(clean_title(title), clean_year(year))
 
+    def with_words(self, words: Sequence[str]) -> "TextInput":
+        """This input with the words read on the poster (blank ones dropped, at most WORDS_LIMIT of at most
+        WORD_LENGTH characters each)."""
+        kept = [" ".join(str(w).split())[:WORD_LENGTH] for w in words]
+        return replace(self, words=tuple(w for w in kept if w)[:WORDS_LIMIT])
+
     @property
     def mode(self) -> str | None:
-        """Which fusion serves this input: "title", "year", "title+year", or None (the poster alone)."""
-        parts = [name for name, value in (("title", self.title), ("year", self.year)) if value is not None]
+        """Which fusion serves this input: one of MODES, or None (the poster alone)."""
+        parts = [name for name, present in (("title", self.title is not None), ("year", self.year is not None),
+                                            ("words", bool(self.words))) if present]
         return "+".join(parts) or None
 
     @property
     def inputs(self) -> list[str]:
-        """What the answer rests on: "poster", then "title" and "year" when given."""
+        """What the answer rests on: "poster", then "title", "year" and "words" when used."""
         return ["poster", *(self.mode or "").split("+")] if self.mode else ["poster"]
 
 
@@ -98,6 +113,21 @@ def title_tokens(title: str) -> list[str]:
     return tokens + [f"c:{padded[i:i + n]}" for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
 
 
+def words_tokens(words: Sequence[str]) -> list[str]:
+    """Each NFKC-normalised, case-folded line whole (a star's name), its word 1-2-grams and its character
+    3-5-grams."""
+    tokens = []
+    for line in words:
+        text = " ".join(unicodedata.normalize("NFKC", line).casefold().split())
+        if not text:
+            continue
+        found = re.findall(r"\w+", text)
+        tokens += [f"l:{text}", *(f"w:{w}" for w in found), *(f"b:{a} {b}" for a, b in zip(found, found[1:]))]
+        padded = f" {text} "
+        tokens += [f"c:{padded[i:i + n]}" for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+    return tokens
+
+
 def year_tokens(year: int) -> list[str]:
     return [f"y:{year}", f"d:{year // 10 * 10}", f"q:{year // 25 * 25}"]
 
@@ -110,8 +140,13 @@ def _hashed(tokens: list[str], buckets: int) -> tuple[np.ndarray, np.ndarray]:
     return indices.astype(np.int64), (counts / np.sqrt((counts ** 2).sum())).astype(np.float32)
 
 
+def words_features(words: Sequence[str], buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sparse features of the words read on a poster: (indices, values); empty for no words."""
+    return _hashed(words_tokens(words), buckets)
+
+
 def features(text: TextInput, buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """The sparse text features of a title and year: (indices, values); empty for NO_TEXT."""
+    """The sparse text features of a title and year: (indices, values); empty without either."""
     parts = [_hashed(title_tokens(text.title), buckets)] if text.title else []
     if text.year is not None:
         parts.append(_hashed(year_tokens(text.year), buckets))
@@ -138,7 +173,9 @@ class TextModel:
             self.card = TextCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
         except Exception as error:  # onnxruntime's own exception types, or a card without its fields
             raise TextModelError(f"Cannot load the text model at {where}: {error}") from error
-        self.fusion = {mode: np.asarray(weights, np.float64) for mode, weights in self.card.fusion.items()}
+        self.reads_words = "word_indices" in {i.name for i in self.session.get_inputs()}
+        self.fusion = {mode: with_words_column(np.asarray(weights, np.float64))
+                       for mode, weights in self.card.fusion.items()}
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -148,22 +185,39 @@ class TextModel:
     def buckets(self) -> int:
         return self.card.buckets
 
-    def logits(self, text: TextInput) -> np.ndarray:
-        """One logit per genre from the title and year alone."""
+    def usable(self, text: TextInput) -> TextInput:
+        """The part of `text` this model can use: without the words when it has no words model."""
+        return text if self.reads_words or not text.words else replace(text, words=())
+
+    def logits(self, text: TextInput) -> tuple[np.ndarray, np.ndarray]:
+        """One logit per genre from the title and year, and one from the words (zeros without a words model)."""
         indices, values = features(text, self.buckets)
-        return self.session.run(None, {"indices": indices, "values": values})[0].astype(np.float64)
+        feeds = {"indices": indices, "values": values}
+        if self.reads_words:
+            feeds["word_indices"], feeds["word_values"] = words_features(text.words, self.buckets)
+        outputs = self.session.run(None, feeds)
+        words = outputs[1] if self.reads_words else np.zeros_like(outputs[0])
+        return outputs[0].astype(np.float64), words.astype(np.float64)
 
     def fuse(self, poster_probabilities: np.ndarray, text: TextInput) -> np.ndarray:
-        """The poster model's probabilities combined with the title and year (unchanged without either)."""
+        """The poster model's probabilities combined with the title, year and words it can use (unchanged
+        without any)."""
+        text = self.usable(text)
         if text.mode is None:
             return poster_probabilities
-        return fused(self.fusion[text.mode], poster_probabilities, self.logits(text)).astype(np.float32)
+        return fused(self.fusion[text.mode], poster_probabilities, *self.logits(text)).astype(np.float32)
 
     def thresholds(self, mode: str) -> dict[str, float | None]:
         return self.card.thresholds[mode]
 
     def tag_status(self, mode: str) -> dict[str, dict]:
         return self.card.tag_status.get(mode, {})
+
+
+def with_words_column(weights: np.ndarray) -> np.ndarray:
+    """Fusion weights as (genres, 4): poster, title and year, words, bias (a card from before the words model
+    has no words column)."""
+    return np.insert(weights, 2, 0.0, axis=1) if weights.shape[1] == 3 else weights
 
 
 def text_model_beside(model_path: Path) -> Path:

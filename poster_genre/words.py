@@ -9,16 +9,22 @@ importing this module does not import RapidOCR, and the poster-only path never i
 from __future__ import annotations
 
 import functools
+import os
+import importlib.util
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import metadata
 
 from PIL import Image
 
+from poster_genre.text import WORD_LENGTH as MAX_LENGTH
+from poster_genre.text import WORDS_LIMIT as MAX_WORDS
+
 DETECTION_SIDE = 480  # px: the detector scales a poster's shorter side to this (RapidOCR's default is 736)
-MAX_WORDS = 40  # per poster, most confident first: a poster's words are a few names and a title, not a page
-MAX_LENGTH = 40  # characters per word (line) kept
 MIN_CONFIDENCE = 0.5  # RapidOCR's own text_score default
+READ_SECONDS = float(os.environ.get("POSTER_GENRE_WORDS_SECONDS", 10))  # a poster whose words take longer is
+# answered without them (about 0.3 s is usual)
 
 
 class WordsUnavailableError(ImportError):
@@ -36,6 +42,15 @@ class Word:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def scaled(self, factor: float) -> "Word":
+        """The same word with its box in an image `factor` times the size."""
+        return Word(self.text, tuple((x * factor, y * factor) for x, y in self.box), self.confidence)
+
+
+def words_available() -> bool:
+    """Whether the OCR engine is installed (without importing it)."""
+    return importlib.util.find_spec("rapidocr") is not None
 
 
 @functools.cache
@@ -83,3 +98,22 @@ def read_words(image: Image.Image) -> list[Word]:
     words = [Word(text.strip()[:MAX_LENGTH], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
              for text, score, box in zip(texts, scores, boxes) if text.strip() and score >= MIN_CONFIDENCE]
     return sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]
+
+
+_READER = ThreadPoolExecutor(1, thread_name_prefix="poster-words")  # reads one poster at a time, off the caller
+
+
+def read_words_later(image: Image.Image) -> Future:
+    """Start reading the words on a decoded poster in the reading thread (so the caller can run the image model
+    meanwhile); the engine is loaded first, once per process."""
+    _engine()
+    return _READER.submit(read_words, image)
+
+
+def words_read(reading: Future, seconds: float = READ_SECONDS) -> list[Word]:
+    """The words of a `read_words_later`, or TimeoutError when they are not read within `seconds` (the read then
+    finishes in the background)."""
+    try:
+        return reading.result(timeout=seconds)
+    except TimeoutError as error:
+        raise TimeoutError(f"reading took longer than {seconds:g} s") from error

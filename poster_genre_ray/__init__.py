@@ -36,6 +36,7 @@ class RaySettings:
     threads: int = 1  # onnxruntime threads per actor (the CPUs each actor reserves)
     actors: int | None = None  # default: the cluster's CPUs / threads
     carried: list[str] | None = None  # the catalogue columns records carry (None: no catalogue in the run)
+    read_words: bool = False  # read the words on each poster in the actors, through the same analysis path
 
     def schema(self) -> pyarrow.Schema:
         """The records' schema (no explanation: --explain is refused with --ray)."""
@@ -55,7 +56,7 @@ class Tagger:
         entries = [Entry(**{**row, "columns": tuple(map(tuple, json.loads(row["columns"])))})
                    for row in batch.to_pylist()]
         rows = [item for item, _ in records_of(self.classifier, entries, self.settings.top_k,
-                                               self.settings.min_confidence)]
+                                               self.settings.min_confidence, self.settings.read_words)]
         return pyarrow.Table.from_pylist(rows, schema=self.schema)
 
 

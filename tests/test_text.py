@@ -186,7 +186,8 @@ def test_the_api_takes_title_and_year_and_old_calls_answer_as_before(client, sam
     titled = client.predict(poster, title="A Nightmare on Elm Street", year=1984, api_name="/predict")
     assert titled != before and set(titled) == set(before)
     tags = client.predict(poster, title="A Nightmare on Elm Street", year="1984", api_name="/tags")
-    assert set(tags) == {"genres", "most_likely", "needs_review", "review_reason"}
+    assert set(tags) == {"genres", "most_likely", "needs_review", "review_reason", "inputs", "words"}
+    assert tags["inputs"] == ["poster", "title", "year"] and tags["words"] is None  # this model has no words model
     with pytest.raises(Exception, match="from 1880 to 2100"):
         client.predict(poster, year=3000, api_name="/predict")
     with pytest.raises(Exception, match="at most 300"):

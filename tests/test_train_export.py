@@ -5,9 +5,11 @@ The model is trained on both schemas and the exported model is then served by th
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -17,10 +19,11 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from poster_genre import GenreClassifier, __version__
-from poster_genre.analysis import model_input
+from poster_genre.analysis import analyse, model_input
 from poster_genre.card import MULTI_LABEL
 from poster_genre.model import MAPS_OUTPUT
 from poster_genre.rules import FIRST_GENRES
+from poster_genre.text import MODES, TextInput
 from tests.conftest import REPO, AppServer, free_port
 from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 
@@ -35,13 +38,32 @@ def trained(tiny_dataset, tiny_imdb, tmp_path_factory):
 
     kind = MULTI_LABEL
     out = tmp_path_factory.mktemp(kind) / "run"  # not there yet: training makes every folder it writes to
+    words = words_cache(tiny_imdb, tmp_path_factory.mktemp("words") / "words.jsonl")
     report = train_main(["--data-dir", str(tiny_dataset), "--weights", "none", "--imdb-dir", str(tiny_imdb),
                          "--input-size", *SIZE, "--views", "3", "--head-epochs", "3", "--finetune-epochs", "2",
                          "--out", str(out), "--reports-dir", str(out / "reports"),
-                         "--cache-dir", str(out / "cache"), "--min-candidate-films", "1"])
+                         "--cache-dir", str(out / "cache"), "--min-candidate-films", "1", "--words-cache", str(words)])
     difference = export(out / "model.keras", out / "reports" / "metrics.json", out / "model.onnx",
                         tiny_dataset, parity_count=8)
     return kind, out, report, difference
+
+
+def words_cache(imdb: Path, cache: Path) -> Path:
+    """A words cache in `python -m train.read_words`'s format for the tiny IMDb films, as if their posters carried
+    their genres' names and a star's (the generated posters carry no text; reading real text is tested in
+    test_words), for the current engine."""
+    pytest.importorskip("rapidocr", reason="RapidOCR is not installed (pip install -r requirements-train.txt)")
+    from poster_genre.words import engine_name
+    from train.read_words import sha256
+
+    with open(imdb / "labels.csv", newline="") as handle, open(cache, "w") as out:
+        for row in csv.DictReader(handle):
+            path = imdb / row["file"]
+            said = [*(g.upper() for g in row["genres"].split("|") if g), f"STAR {int(row['imdb_id'][2:]) % 3}"]
+            words = [{"text": text, "box": [[0, 0], [9, 0], [9, 9], [0, 9]], "confidence": 0.9} for text in said]
+            out.write(json.dumps({"file": str(path), "sha256": sha256(path.read_bytes()), "engine": engine_name(),
+                                  "words": words}) + "\n")
+    return cache
 
 
 def test_training_writes_model_report_and_plots(trained):
@@ -89,7 +111,8 @@ def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
     kind, out, report, _ = trained
     classifier = GenreClassifier(out / "model.onnx")
     text = report["text"]
-    assert text["model"]["training_films"] > 0 and set(text["fusion"]) == {"title", "year", "title+year"}
+    assert text["model"]["training_films"] > 0 and set(text["fusion"]) == set(MODES)
+    assert text["words_model"]["training_films_with_words"] > 0 and classifier.reads_words
     assert set(text["thresholds"]["title+year"]) == set(report["labels"])
     assert (out / "reports" / "title_and_year.png").stat().st_size > 0
     assert classifier.text is not None and classifier.text.labels == classifier.labels
@@ -97,6 +120,9 @@ def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
     [alone], [titled] = classifier.classify(poster), classifier.classify(poster, titles=["film 3"], years=[2000])
     assert [p.confidence for p in alone.ranked] != [p.confidence for p in titled.ranked]
     assert classifier.card.text["model"]["buckets"] == 2 ** 18
+    worded = analyse(classifier, poster, TextInput().with_words(["HORROR", "STAR 1"]))
+    assert worded.text.inputs == ["poster", "words"] and not np.allclose(worded.probabilities,
+                                                                         worded.poster_probabilities)
 
 
 def test_activation_maps_average_to_the_logits(trained, tiny_dataset):

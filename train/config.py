@@ -9,6 +9,7 @@ from pathlib import Path
 from train.backbones import BACKBONES
 from train.data import data_dir_from_env, imdb_dir_from_env
 from train.lite2 import default_cache_dir
+from train.read_words import default_cache
 
 REPO = Path(__file__).resolve().parents[1]
 DESCRIPTION = "Fine-tune an ImageNet backbone into the poster genre model (see train/train.py)."
@@ -41,6 +42,7 @@ class TrainConfig:
     out: Path
     reports_dir: Path
     cache_dir: Path
+    words_cache: Path | None
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -73,9 +75,15 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--out", type=Path, help="where model.keras goes (default: artifacts/<backbone>)")
     parser.add_argument("--reports-dir", type=Path, default=REPO / "reports")
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    parser.add_argument("--words-cache", help="the words read on the posters (python -m train.read_words; default: "
+                        'beside the IMDb poster folder), or "none" for a text model without words')
     args = parser.parse_args(argv)
     args.weights = None if args.weights.lower() == "none" else args.weights
     args.imdb_dir = None if args.imdb_dir.lower() == "none" else Path(args.imdb_dir)
     args.input_size = tuple(args.input_size) if args.input_size else BACKBONES[args.backbone].input_size
     args.out = args.out or REPO / "artifacts" / args.backbone
+    if args.words_cache is None:
+        args.words_cache = default_cache(args.imdb_dir) if args.imdb_dir else None
+    else:
+        args.words_cache = None if args.words_cache.lower() == "none" else Path(args.words_cache)
     return TrainConfig(**vars(args))

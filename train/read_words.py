@@ -30,6 +30,7 @@ from poster_genre.words import engine_name, read_words
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
 LOG = logging.getLogger("read_words")
+Words = dict[Path, tuple[str, ...]]  # a poster file's words, most confident first
 
 
 def default_cache(imdb_dir: Path) -> Path:
@@ -53,6 +54,19 @@ def load_cache(cache: Path, engine: str) -> dict[tuple[str, str], list[dict]]:
             if entry.get("engine") == engine:
                 read[(entry["file"], entry["sha256"])] = entry["words"]
     return read
+
+
+def words_of(cache: Path | None, posters: list) -> Words:
+    """The words the cache holds for these posters (read by this engine from these bytes); {} without a cache."""
+    if cache is None or not Path(cache).exists():
+        return {}
+    done = load_cache(Path(cache), engine_name())
+    out = {}
+    for poster in posters:
+        key = (str(poster.path), sha256(Path(poster.path).read_bytes()))
+        if key in done:
+            out[Path(poster.path)] = tuple(word["text"] for word in done[key])
+    return out
 
 
 def read_one(path: str) -> dict:

@@ -1,23 +1,20 @@
-"""The title and year model and its fusion with the poster model, fitted on training films only.
+"""The title and year model, the words model and their fusion with the poster model, fitted on training films only.
 
     python -m train.text     # refit them for the image model of the last `python -m train.train` run
 
 `python -m train.train` calls `fit_text_and_fusion` after the image model, so one command makes the
-image model, the text model and the fusion; this entry point redoes only the text part, with the
-same inputs (the cached features, the run's report and validation probabilities).
+image model, the text and words models and the fusion; this entry point redoes only this part, with
+the same inputs (the cached features, the run's report and validation probabilities, the words cache).
 
 1. Text model: one logistic regression per served genre (scikit-learn, liblinear) on the hashed
    n-grams of `poster_genre.text`, one row per training film and input variant (title, year, both),
    on the films whose label for the genre is known. C is chosen by 5-fold cross-validation by film.
-2. Fusion: per genre and mode, a logistic layer over the poster logit and the text logit, fitted on
-   out-of-fold predictions of the training posters: the linear probe's (refitted per fold on cached
-   features, as the fine-tuned model's own training posters are not out of fold) and the text
-   model's. Validation films are never used to fit either.
-3. Thresholds per mode: the best F1 on the validation posters, the rule the poster model's follow,
-   because the fused probabilities of each mode are calibrated differently.
-4. Report: each mode per source (the posters with both a title and a year, so every mode answers on
-   the same posters), paired bootstrap against the poster alone, an ablation, and the titles that
-   moved a prediction most.
+2. Words model: the same, on the words `python -m train.read_words` read on each training film's
+   poster (one row per film with words; `--words-cache`); none when there is no cache.
+3. Fusion (`train.fusion`): per genre and mode (which of title, year and words are present), a
+   logistic layer over the poster, text and words logits, on out-of-fold predictions of the training
+   posters (the linear probe's, refitted per fold on cached features). Validation films fit nothing.
+4. Thresholds per mode by the tag rule, on the validation posters; the report (`train.text_report`).
 """
 
 from __future__ import annotations
@@ -30,53 +27,59 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from poster_genre.card import IMDB_EVERY_GENRE
-from poster_genre.rules import TAG_RULE, fused, logit, sigmoid
-from poster_genre.text import CHAR_NGRAMS, MODES, WORD_NGRAMS, TextInput, TextInputError, features
+from poster_genre.rules import logit, sigmoid
+from poster_genre.text import (
+    CHAR_NGRAMS,
+    MODES,
+    TEXT_MODES,
+    WORD_NGRAMS,
+    TextInput,
+    TextInputError,
+    features,
+    words_features,
+)
 from train.config import parse_args
 from train.data import Poster
 from train.dataset import FOLDS, Data, folds_by_film
 from train.evaluate import PREDICTIONS
-from train.metrics import (
-    choose_thresholds,
-    compare,
-    five_genres,
-    masked_map,
-    model_metrics,
-    tag_statuses,
-    threshold_rows,
-)
+from train.fusion import fit_fusion, fuse, text_part
+from train.metrics import choose_thresholds, masked_map, threshold_rows
 from train.probes import out_of_fold_probe
+from train.read_words import Words, words_of
 from train.report import probe_epochs, read_report, served_labels, write_report
+from train.text_report import text_report
 
 BUCKETS = 2 ** 18
 C_GRID = (0.5, 1.0, 2.0, 4.0)
 TEXT_ARTIFACT = "text_model.npz"  # beside model.keras: the text model's weights
-ABLATION = ("poster", "title", "year", "poster+title", "poster+year", "poster+title+year", "poster+title+year, summed")
 
 
-def film_text(poster: Poster) -> TextInput:
-    """A poster's film title and year as the text model sees them (a year outside 1880-2100 counts as none)."""
+def film_text(poster: Poster, words: Words) -> TextInput:
+    """A poster's film title and year as the text model sees them (a year outside 1880-2100 counts as none), and
+    the words read on the poster (none when it was not read)."""
     try:
         year = TextInput.of(None, poster.year).year
     except TextInputError:
         year = None
-    return TextInput.of(poster.title[:300] or None, year)
+    return TextInput.of(poster.title[:300] or None, year).with_words(words.get(poster.path, ()))
 
 
 def variant(text: TextInput, mode: str) -> TextInput | None:
     """The part of a film's text a mode uses, or None when the film lacks it."""
-    title, year = (text.title if "title" in mode else None), (text.year if "year" in mode else None)
-    if ("title" in mode and title is None) or ("year" in mode and year is None):
+    parts = mode.split("+")
+    title, year = (text.title if "title" in parts else None), (text.year if "year" in parts else None)
+    words = text.words if "words" in parts else ()
+    if ("title" in parts and title is None) or ("year" in parts and year is None) or ("words" in parts and not words):
         return None
-    return TextInput(title, year)
+    return TextInput(title, year, words)
 
 
-def design(texts: list[TextInput]) -> sparse.csr_matrix:
-    """The hashed features of many texts as one sparse matrix (rows, BUCKETS)."""
+def design(texts: list[TextInput], words: bool = False) -> sparse.csr_matrix:
+    """The hashed features of many texts as one sparse matrix (rows, BUCKETS): of their titles and years, or with
+    `words` of their words."""
     rows, cols, vals = [], [], []
     for row, text in enumerate(texts):
-        indices, values = features(text, BUCKETS)
+        indices, values = words_features(text.words, BUCKETS) if words else features(text, BUCKETS)
         rows.extend([row] * len(indices))
         cols.extend(indices)
         vals.extend(values)
@@ -93,25 +96,30 @@ class Films:
     fold: np.ndarray
 
     @classmethod
-    def of(cls, posters: list[Poster], labels: tuple[str, ...], seed: int) -> "Films":
+    def of(cls, posters: list[Poster], labels: tuple[str, ...], seed: int, words: Words) -> "Films":
         best: dict[str, Poster] = {}
         for p in posters:
             if p.film not in best or (p.source == "imdb" and best[p.film].source != "imdb"):
                 best[p.film] = p
         chosen = [best[f] for f in sorted(best)]
-        return cls([p.film for p in chosen], [film_text(p) for p in chosen],
+        return cls([p.film for p in chosen], [film_text(p, words) for p in chosen],
                    np.stack([p.truth(labels) for p in chosen]), folds_by_film(chosen, seed))
 
-    def rows(self, keep: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """Every usable (film, mode) variant of the kept films: features and labels."""
+    @property
+    def with_words(self) -> np.ndarray:
+        return np.array([bool(t.words) for t in self.texts])
+
+    def rows(self, keep: np.ndarray, modes: tuple[str, ...] = TEXT_MODES) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Every usable (film, mode) variant of the kept films: features and labels (of the words for the words
+        model's mode, else of the title and year)."""
         texts, ys = [], []
         for i in np.flatnonzero(keep):
-            for mode in MODES:
+            for mode in modes:
                 text = variant(self.texts[i], mode)
                 if text is not None:
                     texts.append(text)
                     ys.append(self.y[i])
-        return design(texts), np.array(ys).reshape(-1, self.y.shape[1])
+        return design(texts, words=modes == ("words",)), np.array(ys).reshape(-1, self.y.shape[1])
 
 
 def fit_linear(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -126,153 +134,150 @@ def fit_linear(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarra
     return weights, bias
 
 
-def text_logits(weights: np.ndarray, bias: np.ndarray, texts: list[TextInput | None]) -> np.ndarray:
-    """(N, G) text logits; NaN rows where there is no text."""
+def text_logits(weights: np.ndarray, bias: np.ndarray, texts: list[TextInput | None], words: bool = False
+                ) -> np.ndarray:
+    """(N, G) logits of the title and year (or with `words`, of the words); NaN rows where there is none."""
     out = np.full((len(texts), weights.shape[1]), np.nan)
-    present = [i for i, t in enumerate(texts) if t is not None and t.mode]
+    present = [i for i, t in enumerate(texts) if t is not None and (t.words if words else t.title or t.year)]
     if present:
-        out[present] = design([texts[i] for i in present]) @ weights + bias
+        out[present] = design([texts[i] for i in present], words) @ weights + bias
     return out
 
 
-def cross_validated(films: Films, c: float) -> dict[str, np.ndarray]:
-    """Out-of-fold text logits of every training film, per mode."""
-    out = {mode: np.full(films.y.shape, np.nan) for mode in MODES}
+def cross_validated(films: Films, c: float, modes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Out-of-fold logits of every training film, per mode, of the model fitted on `modes`' variants (the text
+    model on TEXT_MODES, the words model on ("words",))."""
+    words = modes == ("words",)
+    out = {mode: np.full(films.y.shape, np.nan) for mode in modes}
     for fold in range(FOLDS):
-        weights, bias = fit_linear(*films.rows(films.fold != fold), c)
+        weights, bias = fit_linear(*films.rows(films.fold != fold, modes), c)
         held = np.flatnonzero(films.fold == fold)
-        for mode in MODES:
-            out[mode][held] = text_logits(weights, bias, [variant(films.texts[i], mode) for i in held])
+        for mode in modes:
+            out[mode][held] = text_logits(weights, bias, [variant(films.texts[i], mode) for i in held], words)
     return out
 
 
-def choose_c(films: Films) -> tuple[float, dict[str, np.ndarray], dict[float, float]]:
-    """C with the best out-of-fold mAP (title and year), its out-of-fold logits, and every C's score."""
+def choose_c(films: Films, modes: tuple[str, ...]) -> tuple[float, dict[str, np.ndarray], dict[float, float]]:
+    """C with the best out-of-fold mAP (on the richest of `modes`), its out-of-fold logits, and every C's score."""
     scores, best = {}, None
     for c in C_GRID:
-        oof = cross_validated(films, c)
-        both = ~np.isnan(oof["title+year"][:, 0])
-        scores[c] = round(masked_map(films.y[both], sigmoid(oof["title+year"][both])), 4)
-        print(f"text model C={c}: out-of-fold mAP {scores[c]}", file=sys.stderr)
+        oof = cross_validated(films, c, modes)
+        both = ~np.isnan(oof[modes[-1]][:, 0])
+        scores[c] = round(masked_map(films.y[both], sigmoid(oof[modes[-1]][both])), 4)
+        print(f"{modes[-1]} model C={c}: out-of-fold mAP {scores[c]}", file=sys.stderr)
         if best is None or scores[c] > scores[best[0]]:
             best = (c, oof)
     return best[0], best[1], scores
-
-
-def fit_fusion(image: np.ndarray, text: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per genre, (poster weight, text weight, bias) of a logistic layer over the two logits, on the rows with
-    text and a known label."""
-    weights = np.tile([1.0, 0.0, 0.0], (y.shape[1], 1))
-    for g in range(y.shape[1]):
-        rows = (y[:, g] >= 0) & ~np.isnan(text[:, g])
-        if len(np.unique(y[rows, g])) < 2:
-            continue
-        model = LogisticRegression(C=1.0).fit(np.column_stack([image[rows, g], text[rows, g]]), y[rows, g])
-        weights[g] = [*model.coef_[0], model.intercept_[0]]
-    return weights
-
-
-def fuse(weights: np.ndarray, poster: np.ndarray, text: np.ndarray) -> np.ndarray:
-    """Fused probabilities (N, G); the poster's where a row has no text."""
-    return np.where(np.isnan(text), poster, fused(weights, poster, text))
 
 
 @dataclass(frozen=True)
 class TextResult:
     weights: np.ndarray
     bias: np.ndarray
+    words: tuple[np.ndarray, np.ndarray] | None  # the words model's weights and bias, when there were words
     fusion: dict[str, np.ndarray]
     thresholds: dict[str, dict[str, float]]
     report: dict
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """The text model and, when any training film has words, the words model: weights and bias, C and every C's
+    out-of-fold score, and the out-of-fold logits of every training film."""
+
+    text: tuple[np.ndarray, np.ndarray]
+    words: tuple[np.ndarray, np.ndarray] | None
+    c: dict[str, tuple[float, dict[float, float]]]
+    oof_text: dict[str, np.ndarray]
+    oof_words: np.ndarray | None
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return MODES if self.words is not None else TEXT_MODES
+
+
+def fit_models(films: Films) -> Fitted:
+    """Both linear models, each C chosen by out-of-fold mAP."""
+    c, oof_text, scores = choose_c(films, TEXT_MODES)
+    text = fit_linear(*films.rows(np.ones(len(films.films), bool)), c)
+    if not films.with_words.any():
+        return Fitted(text, None, {"text": (c, scores)}, oof_text, None)
+    words_c, oof_words, words_scores = choose_c(films, ("words",))
+    words = fit_linear(*films.rows(films.with_words, ("words",)), words_c)
+    return Fitted(text, words, {"text": (c, scores), "words": (words_c, words_scores)}, oof_text, oof_words["words"])
+
+
+def fit_fusions(fitted: Fitted, films: Films, train: list[Poster], labels: tuple[str, ...], oof_image: np.ndarray
+                ) -> dict[str, np.ndarray]:
+    """Each mode's fusion, on the training posters' out-of-fold poster, text and words logits."""
+    index = {film: i for i, film in enumerate(films.films)}
+    rows = [index[p.film] for p in train]
+    y = np.stack([p.truth(labels) for p in train])
+    none = np.full(y.shape, np.nan)
+    words = none if fitted.oof_words is None else fitted.oof_words[rows]
+    return {mode: fit_fusion(logit(oof_image), fitted.oof_text[text_part(mode)][rows] if text_part(mode) else none,
+                             words, y, mode) for mode in fitted.modes}
+
+
+def validation_answers(fitted: Fitted, fusion: dict[str, np.ndarray], texts: list[TextInput], val_image: np.ndarray
+                       ) -> dict[str, np.ndarray]:
+    """Every mode's and every ablation's probabilities of the validation posters."""
+    val_text = {mode: text_logits(*fitted.text, [variant(t, mode) for t in texts]) for mode in TEXT_MODES}
+    none = np.full(val_image.shape, np.nan)
+    val_words = none if fitted.words is None else \
+        text_logits(*fitted.words, [variant(t, "words") for t in texts], words=True)
+    fused_modes = {f"poster+{mode}": fuse(weights, val_image, val_text.get(text_part(mode), none), val_words)
+                   for mode, weights in fusion.items()}
+    return {"poster": val_image, **fused_modes, "title": sigmoid(val_text["title"]), "year": sigmoid(val_text["year"]),
+            "words": sigmoid(val_words), "poster+title+year, summed": sigmoid(logit(val_image) + val_text["title+year"])}
+
+
 def fit_text_and_fusion(train: list[Poster], val: list[Poster], labels: tuple[str, ...], oof_image: np.ndarray,
-                        val_image: np.ndarray, seed: int) -> TextResult:
-    """The text model, the fusion per mode and the per-mode thresholds, with their report.
+                        val_image: np.ndarray, seed: int, words: Words | None = None) -> TextResult:
+    """The text model, the words model (when `words` holds any training film's), the fusion per mode and the
+    per-mode thresholds, with their report.
 
     `oof_image`: out-of-fold poster probabilities of the training posters; `val_image`: the poster
     model's probabilities of the validation posters; both over `labels`."""
-    films = Films.of(train, labels, seed)
-    c, oof_text, c_scores = choose_c(films)
-    weights, bias = fit_linear(*films.rows(np.ones(len(films.films), bool)), c)
-    index = {film: i for i, film in enumerate(films.films)}
-    rows = [index[p.film] for p in train]
-    y_train = np.stack([p.truth(labels) for p in train])
-    fusion = {mode: fit_fusion(logit(oof_image), oof_text[mode][rows], y_train) for mode in MODES}
-
-    texts = [film_text(p) for p in val]
-    val_text = {mode: text_logits(weights, bias, [variant(t, mode) for t in texts]) for mode in MODES}
-    answers = {"poster": val_image, **{f"poster+{mode}": fuse(fusion[mode], val_image, val_text[mode]) for mode in MODES},
-               "title": sigmoid(val_text["title"]), "year": sigmoid(val_text["year"]),
-               "poster+title+year, summed": sigmoid(logit(val_image) + val_text["title+year"])}
+    films = Films.of(train, labels, seed, words or {})
+    fitted = fit_models(films)
+    fusion = fit_fusions(fitted, films, train, labels, oof_image)
+    texts = [film_text(p, words or {}) for p in val]
+    answers = validation_answers(fitted, fusion, texts, val_image)
     y_val, rows = np.stack([p.truth(labels) for p in val]), threshold_rows(val)
-    thresholds = {mode: choose_thresholds(y_val[rows], answers[f"poster+{mode}"][rows], labels) for mode in MODES}
-    complete = np.array([t.title is not None and t.year is not None for t in texts])
-    report = {
-        "model": {"buckets": BUCKETS, "char_ngrams": list(CHAR_NGRAMS), "word_ngrams": list(WORD_NGRAMS),
-                  "hash": "CRC-32 of each token, modulo buckets", "C": c, "C_scores": c_scores,
-                  "training_films": len(films.films),
-                  "training_films_with_title": sum(t.title is not None for t in films.texts),
-                  "training_films_with_year": sum(t.year is not None for t in films.texts)},
-        "fusion": {mode: {g: [round(float(v), 4) for v in fusion[mode][i]] for i, g in enumerate(labels)}
-                   for mode in MODES},
-        "thresholds": thresholds,
-        "threshold_rule": f"per mode, the poster model's tag rule: {TAG_RULE}",
-        "tag_status": {mode: tag_statuses(y_val[rows], answers[f"poster+{mode}"][rows], thresholds[mode], labels)
-                       for mode in MODES},
-        "validation_posters_with_title_and_year": int(complete.sum()),
-        "modes": mode_figures(val, answers, thresholds, labels, complete),
-        "versus_poster": {mode: compare([p for p, keep in zip(val, complete) if keep],
-                                        five_genres(answers[mode][complete], labels),
-                                        five_genres(val_image[complete], labels))
-                          for mode in ABLATION if mode != "poster"},
-        "moved_most": moved_most(val, texts, val_image, answers["poster+title+year"], labels),
-    }
-    return TextResult(weights, bias, fusion, thresholds, report)
+    thresholds = {mode: choose_thresholds(y_val[rows], answers[f"poster+{mode}"][rows], labels) for mode in fusion}
+    report = {**models_report(films, fitted, texts),
+              **text_report(val, texts, answers, fusion, thresholds, labels)}
+    return TextResult(*fitted.text, fitted.words, fusion, thresholds, report)
 
 
-def mode_figures(val: list[Poster], answers: dict[str, np.ndarray], thresholds: dict, labels: tuple[str, ...],
-                 complete: np.ndarray) -> dict:
-    """Every mode's figures (per source: mAP, top-1-in-genres, sample F1, per-genre AP, ECE) on the
-    validation posters with a title and a year."""
-    kept = [p for p, keep in zip(val, complete) if keep]
-    out = {}
-    for mode in ABLATION:
-        rule = thresholds.get(mode.removeprefix("poster+"), thresholds["title+year"])
-        figures = model_metrics(kept, answers[mode][complete], rule, labels)
-        out[mode] = {source: {"mAP": f["mAP"], "top1_in_genres": f["top1_in_genres"], "sample_f1": f["sample_f1"],
-                              "ece": f["calibration"]["ece"], "average_precision": f["average_precision"]}
-                     for source, f in figures.items() if source in ("imdb", "tmdb", IMDB_EVERY_GENRE)}
-    return out
-
-
-def moved_most(val: list[Poster], texts: list[TextInput], poster: np.ndarray, fused: np.ndarray,
-               labels: tuple[str, ...], count: int = 10) -> list[dict]:
-    """The validation films whose title and year moved one genre's probability most."""
-    change = np.nan_to_num(np.abs(fused - poster))
-    order = np.argsort(-change.max(axis=1), kind="stable")
-    out, seen = [], set()
-    for i in order:
-        if val[i].film in seen or texts[i].title is None:
-            continue
-        seen.add(val[i].film)
-        g = int(change[i].argmax())
-        out.append({"title": texts[i].title, "year": texts[i].year, "genre": labels[g],
-                    "poster": round(float(poster[i, g]), 3), "with_title_and_year": round(float(fused[i, g]), 3),
-                    "carries_it": bool(val[i].truth(labels)[g] == 1)})
-        if len(out) == count:
-            break
-    return out
+def models_report(films: Films, fitted: Fitted, texts: list[TextInput]) -> dict:
+    """What the text and words models are and what they were fitted on."""
+    c, scores = fitted.c["text"]
+    report = {"model": {"buckets": BUCKETS, "char_ngrams": list(CHAR_NGRAMS), "word_ngrams": list(WORD_NGRAMS),
+                        "hash": "CRC-32 of each token, modulo buckets", "C": c, "C_scores": scores,
+                        "training_films": len(films.films),
+                        "training_films_with_title": sum(t.title is not None for t in films.texts),
+                        "training_films_with_year": sum(t.year is not None for t in films.texts)}}
+    if fitted.words is not None:
+        c, scores = fitted.c["words"]
+        report["words_model"] = {"C": c, "C_scores": scores, "training_films_with_words": int(films.with_words.sum()),
+                                 "validation_posters_with_words": sum(bool(t.words) for t in texts),
+                                 "tokens": "each line whole, its word 1-2-grams and character 3-5-grams"}
+    return report
 
 
 def save(result: TextResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / TEXT_ARTIFACT, weights=result.weights.astype(np.float16), bias=result.bias,
-                        **{f"fusion_{mode}": result.fusion[mode] for mode in MODES})
+    words = {} if result.words is None else {"words_weights": result.words[0].astype(np.float16),
+                                             "words_bias": result.words[1]}
+    np.savez_compressed(out / TEXT_ARTIFACT, weights=result.weights.astype(np.float16), bias=result.bias, **words,
+                        **{f"fusion_{mode}": weights for mode, weights in result.fusion.items()})
 
 
 def main() -> None:
-    """Refit the text model and fusion for the last training run's image model, and add them to its report."""
+    """Refit the text and words models and the fusion for the last training run's image model, and add them to its
+    report."""
     config = parse_args(sys.argv[1:])
     report = read_report(config.reports_dir)
     served = served_labels(report)
@@ -282,7 +287,8 @@ def main() -> None:
         raise SystemExit("The saved validation probabilities are of other posters: run python -m train.train.")
     oof = out_of_fold_probe(config, data, probe_epochs(report))
     keep = [data.labels.index(g) for g in served]
-    result = fit_text_and_fusion(data.train, data.val, served, oof[:, keep], saved["model"], config.seed)
+    result = fit_text_and_fusion(data.train, data.val, served, oof[:, keep], saved["model"], config.seed,
+                                 words_of(config.words_cache, data.posters))
     save(result, config.out)
     report["text"] = result.report
     write_report(report, config.reports_dir)

@@ -19,7 +19,8 @@ The recipe, one job a module:
    (`poster_genre.rules.tag_threshold`), evaluate against the served model on the same posters (`train.evaluate`)
    and each member alone against the ensemble, keep only the served genres in the head, and write model.keras,
    the report and its plots, and the validation probabilities (for `benchmarks/noise.py`).
-7. `train.text`: the title and year model and its fusion with this image model, saved beside it.
+7. `train.text`: the title and year model, the words model (on the words `python -m train.read_words` cached) and
+   their fusion with this image model, saved beside it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from train.features import Features, compute_features, member_views
 from train.metrics import compare, five_genres
 from train.model import Head, fit
 from train.probes import ProbeResult, stage_one
+from train.read_words import words_of
 from train.report import STAGE_1, STAGE_2, choose_served, run_description, write_outputs
 from train.text import fit_text_and_fusion
 from train.text import save as save_text
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> dict:
               "candidates": candidates, "learning_curve": first.learning_curve, "history": run.members[0].history,
               "train_seconds": round(time.time() - started, 1)}
     oof = sigmoid(logit(first.out_of_fold[:, keep]) + shift[keep])
-    text = fit_text_and_fusion(data.train, data.val, served, oof, probs[:, keep], config.seed)
+    text = fit_text_and_fusion(data.train, data.val, served, oof, probs[:, keep], config.seed,
+                               words_of(config.words_cache, data.posters))
     report["text"] = text.report
     write_outputs(model, report, config.out, config.reports_dir)
     save_text(text, config.out)
