@@ -1,10 +1,17 @@
-"""How fast the OCR engine reads posters and how many words it finds, per detection size, against RapidOCR's default.
+"""How fast the OCR engine reads posters and how many words it finds, per detection size, against RapidOCR's default;
+with --answers, what reading the words adds to an answer.
 
     python -m benchmarks.words [--posters 40] [--data-dir ../shared/data] [--imdb-dir ../shared/data-imdb]
+    python -m benchmarks.words --answers [--posters 20]
 
 On the first IMDb validation posters (the training set's thumbnails), one process, one thread per engine, the
 angle classifier off, each setting reading the same posters in alternating blocks (`export.timing`). The baseline
 is RapidOCR's default detection size (the shorter side scaled to 736 px); `poster_genre.words` serves 480.
+
+--answers, with the served model and a words branch (`with_words_model`: the cost does not depend on the words
+model's weights), each against the same answer without the words, in one run: an answer in process (the page's
+upload work: `analyse`), where the reading's time goes (detection, recognition, the rest), the app's `/predict`
+(a real server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`).
 """
 
 from __future__ import annotations
@@ -15,7 +22,19 @@ from pathlib import Path
 
 from PIL import Image
 
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from benchmarks.appserver import REPO, AppServer, free_port
 from export.timing import median_seconds
+from poster_genre import GenreClassifier
+from poster_genre.analysis import analyse
 from poster_genre.words import DETECTION_SIDE, MIN_CONFIDENCE, engine_settings, new_engine
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
@@ -31,13 +50,121 @@ def words_found(ocr, images: list[Image.Image]) -> float:
     return sum(counts) / len(counts)
 
 
+def with_words_model(folder: Path) -> Path:
+    """A copy of the served model whose text model also reads the words on a poster, built by the real exporter:
+    its words model is the title model's own weights (a title's tokens and a poster's words hash alike, as the
+    shipped title model reads OCR text when handed it as a title), each words mode fused and thresholded as its
+    title mode. For tests and benchmarks of the words path with a model trained before the words model. Returns
+    model.onnx."""
+    import onnx
+    from onnx import numpy_helper
+
+    from export.text_model import text_graph
+    from poster_genre.card import TextCard
+    from poster_genre.model import default_model
+    from poster_genre.text import MODES, TEXT_NAME, text_model_beside, with_words_column
+
+    served = Path(default_model())
+    text = onnx.load(str(text_model_beside(served)))
+    arrays = {t.name: numpy_helper.to_array(t) for t in text.graph.initializer}
+    card = TextCard.from_metadata({prop.key: prop.value for prop in text.metadata_props})
+
+    def like(mode: str) -> str:  # the title mode standing in for a words mode
+        stand_in = {"words": "title", "year+words": "title+year"}
+        return stand_in.get(mode, mode.removesuffix("+words"))
+
+    fusion = {}
+    for mode in MODES:
+        weights = with_words_column(np.asarray(card.fusion[like(mode)], np.float64))
+        if "words" in mode:
+            weights[:, 2] = weights[:, 1]
+            weights[:, 1] = 0.0 if mode == "words" else weights[:, 1]
+        fusion[mode] = weights.tolist()
+    card = replace(card, fusion=fusion, thresholds={mode: card.thresholds[like(mode)] for mode in MODES},
+                   tag_status={mode: card.tag_status.get(like(mode), {}) for mode in MODES})
+    model = text_graph(arrays["W"], arrays["b"], (arrays["W"], arrays["b"]))
+    for key, value in card.to_metadata().items():
+        model.metadata_props.add(key=key, value=value)
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(folder / TEXT_NAME))
+    (folder / served.name).write_bytes(served.read_bytes())
+    return folder / served.name
+
+
+def answers(posters: list[Path], model: Path) -> dict:
+    """Answers with the words read against without, each pair in one run."""
+    classifier = GenreClassifier(model)
+    analyse(classifier, posters[0], read_words=True)  # the engine loads once per process
+    seconds = median_seconds({"without": lambda: [analyse(classifier, p) for p in posters],
+                              "with": lambda: [analyse(classifier, p, read_words=True) for p in posters]},
+                             repeats=3, block=1, warmup=1)
+    ocr = new_engine(engine_settings())
+    parts = np.array([reading_parts(ocr(Image.open(p).convert("RGB")).elapse_list) for p in posters])
+    figures = {"posters": len(posters),
+               "answer_ms": {name: round(1000 * value / len(posters), 1) for name, value in seconds.items()},
+               "answer_ratio": round(seconds["with"] / seconds["without"], 2),
+               "reading_ms": {"detection": round(1000 * parts[:, 0].mean(), 1),
+                              "recognition": round(1000 * parts[:, 2].mean(), 1),
+                              "total_alone": round(1000 * parts.sum(1).mean(), 1)},
+               "api_predict_ms": api_predict(posters, model)}
+    figures["api_ratio"] = round(figures["api_predict_ms"]["with"] / figures["api_predict_ms"]["without"], 2)
+    return {**figures, "cli": cli_rates(posters, model)}
+
+
+def reading_parts(elapsed: list) -> list[float]:
+    """RapidOCR's seconds for detection, the angle classifier and recognition (0 for a stage that did not run)."""
+    return [float(part or 0.0) for part in (list(elapsed) + [0.0] * 3)[:3]]
+
+
+def api_predict(posters: list[Path], model: Path, rounds: int = 2) -> dict:
+    """Median `/predict` time of a real app server, read_words true against false, alternating poster by poster."""
+    from gradio_client import Client, handle_file
+
+    server = AppServer(REPO / "examples", free_port(), "--model", str(model))
+    try:
+        client = Client(server.url, verbose=False)
+        times = {True: [], False: []}
+        for read in (True, False):  # warm up
+            client.predict(handle_file(str(posters[0])), read_words=read, api_name="/predict")
+        for _ in range(rounds):
+            for poster in posters:
+                for read in (True, False):
+                    start = time.perf_counter()
+                    client.predict(handle_file(str(poster)), read_words=read, api_name="/predict")
+                    times[read].append(time.perf_counter() - start)
+    finally:
+        server.stop()
+    return {"with": round(1000 * statistics.median(times[True]), 1),
+            "without": round(1000 * statistics.median(times[False]), 1)}
+
+
+def cli_rates(posters: list[Path], model: Path) -> dict:
+    """Posters a second of one `classify` process, with the words read against without, local and on a local Ray."""
+    def rate(*extra: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model", str(model),
+                        *extra], cwd=REPO, check=True, capture_output=True)
+        return round(len(posters) / (time.perf_counter() - start), 2)
+
+    out = {"local": {"without": rate("--no-read-words"), "with": rate("--read-words")},
+           "ray": {"without": rate("--no-read-words", "--ray"), "with": rate("--read-words", "--ray")}}
+    for where in out.values():
+        where["ratio"] = round(where["with"] / where["without"], 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posters", type=int, default=40)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
+    parser.add_argument("--answers", action="store_true", help="what reading the words adds to an answer")
     args = parser.parse_args()
     _, _, val = split_posters(args.data_dir, args.imdb_dir)
+    if args.answers:
+        model = with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
+        print(json.dumps(answers([p.path for p in val if p.source == "imdb"][: args.posters], model)), flush=True)
+        return
     images = [Image.open(p.path).convert("RGB") for p in val if p.source == "imdb"][: args.posters]
     engines = {name: new_engine(settings) for name, settings in SETTINGS.items()}
     seconds = median_seconds({name: (lambda e=e: [e(image) for image in images]) for name, e in engines.items()},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.appserver import AppServer, free_port  # noqa: F401
+from benchmarks.words import with_words_model
 from poster_genre import GenreClassifier
 from poster_genre.rules import FIRST_GENRES
 from train.data import data_dir_from_env, imdb_dir_from_env
@@ -117,46 +117,6 @@ def horror_posters() -> list[Path]:
     posters = [p.path for p in val if "Horror" in p.imdb_genres]
     horror = file_probabilities(served, posters)[:, served.labels.index("Horror")]
     return [posters[i] for i in np.argsort(-horror, kind="stable")]
-
-
-def with_words_model(folder: Path) -> Path:
-    """A copy of the served model whose text model also reads the words on a poster, built by the real exporter:
-    its words model is the title model's own weights (a title's tokens and a poster's words hash alike, as the
-    shipped title model reads OCR text when handed it as a title), each words mode fused and thresholded as its
-    title mode. For tests of the words path with a model trained before the words model. Returns model.onnx."""
-    import onnx
-    from onnx import numpy_helper
-
-    from export.text_model import text_graph
-    from poster_genre.card import TextCard
-    from poster_genre.model import default_model
-    from poster_genre.text import MODES, TEXT_NAME, text_model_beside, with_words_column
-
-    served = Path(default_model())
-    text = onnx.load(str(text_model_beside(served)))
-    arrays = {t.name: numpy_helper.to_array(t) for t in text.graph.initializer}
-    card = TextCard.from_metadata({prop.key: prop.value for prop in text.metadata_props})
-
-    def like(mode: str) -> str:  # the title mode standing in for a words mode
-        stand_in = {"words": "title", "year+words": "title+year"}
-        return stand_in.get(mode, mode.removesuffix("+words"))
-
-    fusion = {}
-    for mode in MODES:
-        weights = with_words_column(np.asarray(card.fusion[like(mode)], np.float64))
-        if "words" in mode:
-            weights[:, 2] = weights[:, 1]
-            weights[:, 1] = 0.0 if mode == "words" else weights[:, 1]
-        fusion[mode] = weights.tolist()
-    card = replace(card, fusion=fusion, thresholds={mode: card.thresholds[like(mode)] for mode in MODES},
-                   tag_status={mode: card.tag_status.get(like(mode), {}) for mode in MODES})
-    model = text_graph(arrays["W"], arrays["b"], (arrays["W"], arrays["b"]))
-    for key, value in card.to_metadata().items():
-        model.metadata_props.add(key=key, value=value)
-    folder.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(folder / TEXT_NAME))
-    (folder / served.name).write_bytes(served.read_bytes())
-    return folder / served.name
 
 
 @pytest.fixture(scope="session")
