@@ -131,13 +131,13 @@ def test_retitling_always_compares_with_the_poster_alone(sample_poster):
     def shown(values: tuple) -> PageAnswer:  # the answer's fields, without the heat section, title and year after them
         return PageAnswer(*values[:len(fields(PageAnswer))])
 
-    plain = shown(handlers.upload(str(sample_poster), None, "", "", 3, ""))
-    titled = shown(handlers.upload(str(sample_poster), None, "Zombie Strippers", "", 3, ""))
-    both = shown(handlers.retext(titled.analysis, "Zombie Strippers", "2008", 3, ""))
+    plain = shown(handlers.upload(str(sample_poster), None, "", "", False, 3, ""))
+    titled = shown(handlers.upload(str(sample_poster), None, "Zombie Strippers", "", False, 3, ""))
+    both = shown(handlers.retext(titled.analysis, "Zombie Strippers", "2008", False, 3, ""))
     assert plain.changed == "" and alone(titled) == alone(both) and both.genres != plain.genres
-    back = shown(handlers.retext(both.analysis, "  ", "", 3, ""))
+    back = shown(handlers.retext(both.analysis, "  ", "", False, 3, ""))
     assert back.genres == plain.genres and back.tags == plain.tags and back.changed == ""
-    *_, title, year = handlers.upload(str(sample_poster), both.analysis, "Zombie Strippers", "2008", 3, "")
+    *_, title, year = handlers.upload(str(sample_poster), both.analysis, "Zombie Strippers", "2008", False, 3, "")
     assert (title, year) == ("", "")  # a poster replacing another clears the other film's title and year
 
 
