@@ -8,8 +8,8 @@ On the first IMDb validation posters (the training set's thumbnails), one proces
 angle classifier off, each setting reading the same posters in alternating blocks (`export.timing`). The baseline
 is RapidOCR's default detection size (the shorter side scaled to 736 px); `poster_genre.words` serves 480.
 
---answers, with the served model and a words branch (`with_words_model`: the cost does not depend on the words
-model's weights), each against the same answer without the words, in one run: an answer in process (the page's
+--answers, with the served model (or, for a model without a words model, a copy with a words branch,
+`with_words_model`: the cost does not depend on the words model's weights), each against the same answer without the words, in one run: an answer in process (the page's
 upload work: `analyse`), where the reading's time goes (detection, recognition, the rest), the app's `/predict`
 (a real server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`).
 """
@@ -38,6 +38,7 @@ from poster_genre.analysis import analyse
 from poster_genre.words import DETECTION_SIDE, MIN_CONFIDENCE, engine_settings, new_engine
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
+SERVED = REPO / "model.int8.onnx"
 SETTINGS = {"default (min side 736)": engine_settings(736, "min"),
             "min side 480 (served)": engine_settings(DETECTION_SIDE, "min"),
             "min side 320": engine_settings(320, "min"),
@@ -162,7 +163,8 @@ def main() -> None:
     args = parser.parse_args()
     _, _, val = split_posters(args.data_dir, args.imdb_dir)
     if args.answers:
-        model = with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
+        model = SERVED if GenreClassifier(SERVED).reads_words else \
+            with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
         print(json.dumps(answers([p.path for p in val if p.source == "imdb"][: args.posters], model)), flush=True)
         return
     images = [Image.open(p.path).convert("RGB") for p in val if p.source == "imdb"][: args.posters]

@@ -48,14 +48,16 @@ def card_figures(figures: dict) -> dict:
 
 
 def text_summary(text: dict) -> dict:
-    """What a card says of the title and year model: how it was made, each mode against the poster alone."""
+    """What a card says of the title and year model and of the words model: how they were made, each mode against the
+    poster alone (and each words mode against the same mode without the words), the words that moved answers most."""
     if not text:
         return {}
     return {"model": text["model"], "threshold_rule": text["threshold_rule"],
             "posters": text["validation_posters_with_title_and_year"],
             "modes": {mode: {source: {k: v for k, v in figures.items() if k != "average_precision"}
                              for source, figures in sources.items()} for mode, sources in text["modes"].items()},
-            "versus_poster": text["versus_poster"], "moved_most": text["moved_most"]}
+            "versus_poster": text["versus_poster"], "moved_most": text["moved_most"],
+            **{key: text[key] for key in ("words_model", "versus_poster_title_year", "words_moved_most") if key in text}}
 
 
 @dataclass(frozen=True)

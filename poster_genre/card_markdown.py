@@ -13,7 +13,7 @@ def card_markdown(card: ModelCard) -> str:
         summary_markdown(card), precision_markdown(card), figures_markdown(card), members_markdown(card),
         tag_rule_markdown(card), genres_markdown(card), prior_markdown(card), review_markdown(card),
         candidates_markdown(card), versus_markdown(card), curve_markdown(card), text_markdown(card),
-        selective_markdown(card)) if part)
+        words_markdown(card), selective_markdown(card)) if part)
 
 
 def _fmt(value) -> str:
@@ -196,6 +196,31 @@ def text_markdown(card: ModelCard) -> str:
             "and a year (five genres; the last column is the paired bootstrap against the poster alone):\n\n"
             + _table(("inputs", "IMDb mAP", "IMDb top-1-in-genres", "IMDb sample F1", "IMDb ECE", "TMDB mAP",
                       "IMDb mAP vs poster"), rows))
+
+
+def words_markdown(card: ModelCard) -> str:
+    """The words read on the poster: the words model, what the words can and cannot tell, and the words that moved
+    validation answers most."""
+    words = card.text.get("words_model") if card.text else None
+    if not words:
+        return ""
+    rows = [[" · ".join(m["words"][:5]), m["genre"], m["poster"], m["with_words"], "yes" if m["carries_it"] else "no"]
+            for m in card.text.get("words_moved_most", [])[:6]]
+    return (f"**The words on the poster** (optional, on by default where the OCR engine is installed): RapidOCR "
+            f"(PP-OCR) reads them; a linear model over {words['tokens']} (hashed like the title), trained on the "
+            f"words of {words['training_films_with_words']:,} training films, fused like the title (the *words* "
+            f"rows above{_with_title(card.text)}). What the words can tell: a star's name carries the star's usual genres, a tagline or a "
+            "studio's name its own. What they cannot: a stylised title is often misread, a poster without text says "
+            "nothing, and a star cast against type misleads. The words that moved validation answers most (words "
+            "only; the film's own genre list says whether it carries the genre):\n\n"
+            + _table(("words read", "genre", "poster alone", "with the words", "film has it"), rows))
+
+
+def _with_title(text: dict) -> str:
+    """The words beside a typed title and year: poster + title + year + words against poster + title + year."""
+    versus = text.get("versus_poster_title_year", {}).get("poster+title+year+words", {}).get("imdb_mAP")
+    return (f"; with a title and year typed too, the words add {versus['difference']:+.3f} IMDb mAP "
+            f"({versus['standard_errors_apart']} SE)") if versus else ""
 
 
 def _versus(figures: dict) -> str:

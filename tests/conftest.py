@@ -121,8 +121,11 @@ def horror_posters() -> list[Path]:
 
 @pytest.fixture(scope="session")
 def words_model(tmp_path_factory) -> Path:
-    """`with_words_model`, once a session."""
-    return with_words_model(tmp_path_factory.mktemp("words_model"))
+    """A model that reads the words on a poster: the served one when it does, else `with_words_model`."""
+    from poster_genre.model import default_model
+
+    served = Path(default_model())
+    return served if GenreClassifier(served).reads_words else with_words_model(tmp_path_factory.mktemp("words_model"))
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,8 @@ def trained(tiny_dataset, tiny_imdb, tmp_path_factory):
     out = tmp_path_factory.mktemp(kind) / "run"  # not there yet: training makes every folder it writes to
     words = words_cache(tiny_imdb, tmp_path_factory.mktemp("words") / "words.jsonl")
     report = train_main(["--data-dir", str(tiny_dataset), "--weights", "none", "--imdb-dir", str(tiny_imdb),
-                         "--input-size", *SIZE, "--views", "3", "--head-epochs", "3", "--finetune-epochs", "2",
+                         "--input-size", *SIZE, "--views", "3", "--members", "2", "--head-epochs", "3",
+                         "--finetune-epochs", "2",
                          "--out", str(out), "--reports-dir", str(out / "reports"),
                          "--cache-dir", str(out / "cache"), "--min-candidate-films", "1", "--words-cache", str(words)])
     difference = export(out / "model.keras", out / "reports" / "metrics.json", out / "model.onnx",
@@ -123,6 +124,21 @@ def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
     worded = analyse(classifier, poster, TextInput().with_words(["HORROR", "STAR 1"]))
     assert worded.text.inputs == ["poster", "words"] and not np.allclose(worded.probabilities,
                                                                          worded.poster_probabilities)
+
+
+def test_two_members_are_one_graph_with_one_pooled_head(trained):
+    """`--members 2`: every member's top on the one frozen bottom, joined before one pooled head (its logits the mean
+    of the members'), and the card names each member against the ensemble."""
+    _, out, _, _ = trained
+    members = GenreClassifier(out / "model.onnx").card.members
+    assert [m["seed"] for m in members] == [42, 43] and [m["views"] for m in members] == [[0, 1, 2], [1, 2, 3]]
+    for member in members:
+        versus = member["ensemble_versus_member"]["imdb_mAP"]
+        assert versus["ours"] == pytest.approx(versus["theirs"] + versus["difference"], abs=2e-4)
+    graph = onnx.load(str(out / "model.onnx")).graph
+    [pool] = [n for n in graph.node if n.op_type == "GlobalAveragePool"]
+    joined = next(n for n in graph.node if pool.input[0] in n.output)
+    assert joined.op_type == "Concat" and len(joined.input) == 2
 
 
 def test_activation_maps_average_to_the_logits(trained, tiny_dataset):

@@ -1,6 +1,7 @@
 """The words printed on a poster, read by the real OCR engine and used through the one analysis path: the Python API,
-the CLI in every format, a local Ray, the app's API and the page in Chromium. The served model is trained before the
-words model, so these use `conftest.with_words_model` (a real text model with a words branch, built by the exporter)."""
+the CLI in every format, a local Ray, the app's API and the page in Chromium, with the served model (or, for a served
+model trained before the words model, `conftest.with_words_model`: a real text model with a words branch, built by the
+exporter)."""
 
 from __future__ import annotations
 
@@ -150,3 +151,14 @@ def test_the_page_reads_the_words_shows_them_and_what_they_changed(words_server,
         page.wait_for_function("() => !document.querySelector('#words').innerText.trim()", timeout=60_000)
         page.wait_for_function("() => !document.querySelector('#changed').innerText.trim()", timeout=60_000)
         browser.close()
+
+
+def test_the_card_says_what_the_words_can_and_cannot_tell(words_model):
+    from poster_genre.card_markdown import card_markdown
+
+    card = GenreClassifier(words_model).card
+    if not card.text.get("words_model"):
+        pytest.skip("the served model was trained before the words model: its card has no words model")
+    about = card_markdown(card)
+    assert "**The words on the poster**" in about and "a star's name carries" in about and "misread" in about
+    assert f"{card.text['words_model']['training_films_with_words']:,} training films" in about

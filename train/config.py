@@ -54,11 +54,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
                         help="defaults to the backbone's")
     parser.add_argument("--views", type=int, default=2, help="augmented views each member trains on")
-    parser.add_argument("--members", type=int, default=2,
-                        help="fine-tuned tops on the shared frozen bottom, averaged (member i sees views i..i+views-1)")
+    parser.add_argument("--members", type=int, default=1,
+                        help="fine-tuned tops on the shared frozen bottom, averaged (member i sees views i..i+views-1); "
+                             "one: two Lite2 members measured +0.003 five-genre mAP over one (docs/training.md)")
     parser.add_argument("--top-blocks", type=int, default=2, help="blocks unfrozen in stage 2")
     parser.add_argument("--head-epochs", type=int, default=60)
-    parser.add_argument("--finetune-epochs", type=int, default=2, help="stage 2 epochs of each member")
+    parser.add_argument("--finetune-epochs", type=int, default=3, help="stage 2 epochs of each member")
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--finetune-lr", type=float, default=5e-5)
     parser.add_argument("--dropout", type=float, default=0.3)

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
 
 from poster_genre.rules import logit, sigmoid
 from poster_genre.text import (
@@ -43,6 +42,7 @@ from train.data import Poster
 from train.dataset import FOLDS, Data, folds_by_film
 from train.evaluate import PREDICTIONS
 from train.fusion import fit_fusion, fuse, text_part
+from train.linear import fit_linear
 from train.metrics import choose_thresholds, masked_map, threshold_rows
 from train.probes import out_of_fold_probe
 from train.read_words import Words, words_of
@@ -120,18 +120,6 @@ class Films:
                     texts.append(text)
                     ys.append(self.y[i])
         return design(texts, words=modes == ("words",)), np.array(ys).reshape(-1, self.y.shape[1])
-
-
-def fit_linear(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-    """One logistic regression per genre on the rows whose label is known: (weights (BUCKETS, G), bias (G,))."""
-    weights, bias = np.zeros((x.shape[1], y.shape[1]), np.float32), np.zeros(y.shape[1], np.float32)
-    for g in range(y.shape[1]):
-        known = y[:, g] >= 0
-        if len(np.unique(y[known, g])) < 2:
-            continue
-        model = LogisticRegression(C=c, solver="liblinear", max_iter=200).fit(x[known], y[known, g])
-        weights[:, g], bias[g] = model.coef_[0], model.intercept_[0]
-    return weights, bias
 
 
 def text_logits(weights: np.ndarray, bias: np.ndarray, texts: list[TextInput | None], words: bool = False
@@ -285,9 +273,10 @@ def main() -> None:
     saved = np.load(config.out / PREDICTIONS)
     if [Path(f) for f in saved["files"]] != [p.path for p in data.val]:
         raise SystemExit("The saved validation probabilities are of other posters: run python -m train.train.")
-    oof = out_of_fold_probe(config, data, probe_epochs(report))
     keep = [data.labels.index(g) for g in served]
-    result = fit_text_and_fusion(data.train, data.val, served, oof[:, keep], saved["model"], config.seed,
+    shift = [report.get("prior", {}).get("genres", {}).get(g, {}).get("logit_shift", 0.0) for g in served]
+    oof = sigmoid(logit(out_of_fold_probe(config, data, probe_epochs(report))[:, keep]) + shift)  # as train.train
+    result = fit_text_and_fusion(data.train, data.val, served, oof, saved["model"], config.seed,
                                  words_of(config.words_cache, data.posters))
     save(result, config.out)
     report["text"] = result.report

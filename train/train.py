@@ -12,7 +12,7 @@ The recipe, one job a module:
    out-of-fold probes of the training posters for the fusion.
 4. Stage 2 (`stage_two` below, `train.model`): unfreeze the top blocks (BatchNorm stays frozen) and fine-tune them
    with the head at a low learning rate, early stopping on validation mAP. Steps 3 and 4 run once per member
-   (`--members`, default 2: another seed and another pair of views, on the same cached bottom).
+   (`--members`, default 1; each further member: another seed and another pair of views, on the same cached bottom).
 5. The ensemble (`ensemble_model`): one network, the shared bottom and every member's top, whose logits are the
    mean of the members', moved to the stated prior (`assumed_prior`, `poster_genre.rules.prior_shift`).
 6. `train.report`: apply the serving rule (`poster_genre.rules.served`) and the tag rule
