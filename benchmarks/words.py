@@ -35,10 +35,10 @@ from benchmarks.appserver import REPO, AppServer, free_port
 from export.timing import median_seconds
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse
+from poster_genre.model import default_model
 from poster_genre.words import DETECTION_SIDE, MIN_CONFIDENCE, engine_settings, new_engine
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
-SERVED = REPO / "model.int8.onnx"
 SETTINGS = {"default (min side 736)": engine_settings(736, "min"),
             "min side 480 (served)": engine_settings(DETECTION_SIDE, "min"),
             "min side 320": engine_settings(320, "min"),
@@ -62,7 +62,6 @@ def with_words_model(folder: Path) -> Path:
 
     from export.text_model import text_graph
     from poster_genre.card import TextCard
-    from poster_genre.model import default_model
     from poster_genre.text import MODES, TEXT_NAME, text_model_beside, with_words_column
 
     served = Path(default_model())
@@ -163,7 +162,8 @@ def main() -> None:
     args = parser.parse_args()
     _, _, val = split_posters(args.data_dir, args.imdb_dir)
     if args.answers:
-        model = SERVED if GenreClassifier(SERVED).reads_words else \
+        served = Path(default_model())
+        model = served if GenreClassifier(served).reads_words else \
             with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
         print(json.dumps(answers([p.path for p in val if p.source == "imdb"][: args.posters], model)), flush=True)
         return

@@ -87,6 +87,12 @@ def probe_epochs(report: dict) -> int:
     return best_epochs(report["history"][STAGE_1])
 
 
+def prior_shifts(report: dict, labels: tuple[str, ...]) -> list[float]:
+    """Each genre's logit shift to the run's stated prior (0 for a run without one)."""
+    genres = report.get("prior", {}).get("genres", {})
+    return [genres.get(g, {}).get("logit_shift", 0.0) for g in labels]
+
+
 def plot_data(report: dict) -> plots.PlotData:
     """What the plots draw, read from the report."""
     names = {"validation": "this model", "probe": "linear probe",

@@ -46,7 +46,7 @@ from train.linear import fit_linear
 from train.metrics import choose_thresholds, masked_map, threshold_rows
 from train.probes import out_of_fold_probe
 from train.read_words import Words, words_of
-from train.report import probe_epochs, read_report, served_labels, write_report
+from train.report import prior_shifts, probe_epochs, read_report, served_labels, write_report
 from train.text_report import text_report
 
 BUCKETS = 2 ** 18
@@ -274,8 +274,8 @@ def main() -> None:
     if [Path(f) for f in saved["files"]] != [p.path for p in data.val]:
         raise SystemExit("The saved validation probabilities are of other posters: run python -m train.train.")
     keep = [data.labels.index(g) for g in served]
-    shift = [report.get("prior", {}).get("genres", {}).get(g, {}).get("logit_shift", 0.0) for g in served]
-    oof = sigmoid(logit(out_of_fold_probe(config, data, probe_epochs(report))[:, keep]) + shift)  # as train.train
+    oof = sigmoid(logit(out_of_fold_probe(config, data, probe_epochs(report))[:, keep])  # as train.train
+                  + prior_shifts(report, served))
     result = fit_text_and_fusion(data.train, data.val, served, oof, saved["model"], config.seed,
                                  words_of(config.words_cache, data.posters))
     save(result, config.out)
