@@ -2,16 +2,18 @@
 with --answers, what reading the words adds to an answer.
 
     python -m benchmarks.words [--posters 40] [--data-dir ../shared/data] [--imdb-dir ../shared/data-imdb]
-    python -m benchmarks.words --answers [--posters 20]
+    python -m benchmarks.words --answers [--posters 20] [--source imdb|tmdb]
 
 On the first IMDb validation posters (the training set's thumbnails), one process, one thread per engine, the
 angle classifier off, each setting reading the same posters in alternating blocks (`export.timing`). The baseline
 is RapidOCR's default detection size (the shorter side scaled to 736 px); `poster_genre.words` serves 480.
 
 --answers, with the served model (or, for a model without a words model, a copy with a words branch,
-`with_words_model`: the cost does not depend on the words model's weights), each against the same answer without the words, in one run: an answer in process (the page's
-upload work: `analyse`), where the reading's time goes (detection, recognition, the rest), the app's `/predict`
-(a real server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`).
+`with_words_model`: the cost does not depend on the words model's weights), each against the same answer without
+the words, in one run: an answer in process (the page's upload work: `analyse`), where the reading's time goes
+(detection, recognition, the rest; the engine on the classifier's threads, as served), the app's `/predict` (a real
+server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`). `--source tmdb`
+measures it on TMDB's w500 posters (a poster as people drop it on the page) instead of IMDb's thumbnails.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def answers(posters: list[Path], model: Path) -> dict:
     seconds = median_seconds({"without": lambda: [analyse(classifier, p) for p in posters],
                               "with": lambda: [analyse(classifier, p, read_words=True) for p in posters]},
                              repeats=3, block=1, warmup=1)
-    ocr = new_engine(engine_settings())
+    ocr = new_engine(engine_settings(threads=classifier.threads))
     parts = np.array([reading_parts(ocr(Image.open(p).convert("RGB")).elapse_list) for p in posters])
     figures = {"posters": len(posters),
                "answer_ms": {name: round(1000 * value / len(posters), 1) for name, value in seconds.items()},
@@ -159,13 +161,16 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     parser.add_argument("--answers", action="store_true", help="what reading the words adds to an answer")
+    parser.add_argument("--source", choices=("imdb", "tmdb"), default="imdb",
+                        help="whose validation posters: IMDb's 182 px thumbnails (default) or TMDB's w500 posters")
     args = parser.parse_args()
     _, _, val = split_posters(args.data_dir, args.imdb_dir)
     if args.answers:
         served = Path(default_model())
         model = served if GenreClassifier(served).reads_words else \
             with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
-        print(json.dumps(answers([p.path for p in val if p.source == "imdb"][: args.posters], model)), flush=True)
+        posters = [p.path for p in val if p.source == args.source][: args.posters]
+        print(json.dumps({"source": args.source, **answers(posters, model)}), flush=True)
         return
     images = [Image.open(p.path).convert("RGB") for p in val if p.source == "imdb"][: args.posters]
     engines = {name: new_engine(settings) for name, settings in SETTINGS.items()}

@@ -15,7 +15,9 @@ measures:
 - the head left in float: global pooling, the dense classifier and the `genre_maps` branch, so the
   activation maps still average to the logits.
 CPUs without VNNI would saturate u8 x s8 pair sums in int16 (AVX2's VPMADDUBSW); the classifier
-sets onnxruntime's `session.x64quantprecision`, which uses U8U8 products on exactly those CPUs.
+sets onnxruntime's `session.x64quantprecision`, which uses U8U8 products on exactly those CPUs. Those exact
+products are slower, so int8's speed-up depends on the CPU: the report records the CPU it was measured on, and the
+speed part of the rule is judged there.
 The int8 model is served only if, on every one of `--seeds` calibration draws (the draw of seed 0
 is the file written), it meets `poster_genre.rules.INT8_RULE` against fp32 on the validation films.
 """
@@ -25,6 +27,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import platform
 import random
 import shutil
 import sys
@@ -43,7 +47,7 @@ from export.timing import median_seconds
 from poster_genre.analysis import model_input
 from poster_genre.card import ModelCard
 from poster_genre.classifier import GenreClassifier
-from poster_genre.model import INT8_NAME
+from poster_genre.model import INT8_NAME, saturating_int8_cpu
 from poster_genre.rules import INT8_RULE, int8_passes, int8_served, logit
 from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_posters
 from train.metrics import compare, five_genres
@@ -179,6 +183,15 @@ def latency_ratio(fp32: Path, int8: Path, inputs: np.ndarray) -> dict:
             "speedup": round(seconds["fp32"] / seconds["int8"], 2)}
 
 
+def cpu() -> dict:
+    """The CPU the speed is measured on: int8's gain depends on it (VNNI sums u8 x s8 products exactly and fast;
+    without it the classifier takes slower exact U8U8 products, `poster_genre.model.saturating_int8_cpu`)."""
+    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                platform.processor() or platform.machine())
+    return {"name": name, "cores": len(os.sched_getaffinity(0)), "vnni": not saturating_int8_cpu()}
+
+
 def draw_report(int8: Path, validation: Validation) -> dict:
     """int8 against fp32 on the validation posters: paired bootstrap of each figure, and the maps identity."""
     classifier = GenreClassifier(int8)
@@ -212,7 +225,7 @@ def quantize_and_report(fp32: Path, int8: Path, data_dir: Path, report_path: Pat
     serve = int8_served([d["passes"] for d in draws], speed["speedup"])
     report = {"recipe": asdict(recipe), "rule": INT8_RULE, "validation_posters": len(val), "serve_int8": serve,
               "fp32_sha256": hashlib.sha256(fp32.read_bytes()).hexdigest(), "onnxruntime": ort.__version__,
-              "speed": speed, "fp32_size_mb": round(fp32.stat().st_size / 1e6, 2), "draws": draws}
+              "speed": speed, "cpu": cpu(), "fp32_size_mb": round(fp32.stat().st_size / 1e6, 2), "draws": draws}
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     card = GenreClassifier(int8).card
     write_card(int8, card.with_precision("int8", {**card.quantization, "served": serve, **summary(report)}))

@@ -6,7 +6,7 @@ from poster_genre.classifier import GenreClassifier, ModelNotFoundError, Predict
 from poster_genre.preprocess import InvalidImageError, load_image, preprocess
 from poster_genre.text import TextInputError
 
-__version__ = "3.0.0"
+__version__ = "4.0.0"
 # A model's genres come from its card: GenreClassifier().labels.
 __all__ = ["GenreClassifier", "InvalidImageError", "ModelCard", "ModelNotFoundError", "Prediction", "Refusal",
            "Tagging", "TextInputError", "__version__", "load_image", "preprocess"]

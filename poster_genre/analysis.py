@@ -72,7 +72,8 @@ def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusa
     images = [item for item in decoded if isinstance(item, Image.Image)]
     if not images:
         return list(decoded)
-    reading = [start_reading(image) for image in images] if read_words else []  # while the model runs
+    # the words are read while the model runs
+    reading = [start_reading(image, classifier.threads) for image in images] if read_words else []
     batch = model_input(classifier, images)
     if classifier.has_maps:
         probabilities, maps = classifier.probabilities_and_maps(batch)
@@ -93,12 +94,13 @@ def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput, use_w
     return replace(analysis, text=text, probabilities=classifier.fuse(analysis.poster_probabilities, text))
 
 
-def start_reading(image: Image.Image) -> Future | Exception:
-    """Start reading the words on a decoded poster in the background, or the error that kept it from starting."""
+def start_reading(image: Image.Image, threads: int) -> Future | Exception:
+    """Start reading the words on a decoded poster in the background (on `threads` onnxruntime threads), or the
+    error that kept it from starting."""
     from poster_genre.words import read_words_later  # the OCR engine loads only when words are read
 
     try:
-        return read_words_later(image)
+        return read_words_later(image, threads)
     except Exception as error:  # the engine missing or failing to load: the answers go on without words
         return error
 

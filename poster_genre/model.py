@@ -96,7 +96,8 @@ class GenreModel:
             raise ModelNotFoundError(f"No model file at {path}.")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or default_threads()
+        self.threads = threads or default_threads()  # onnxruntime's intra-op threads (the words reader's too)
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         if saturating_int8_cpu():  # U8U8 products instead of U8S8 pairs that can saturate int16 (fp32: no effect)
             options.add_session_config_entry("session.x64quantprecision", "1")

@@ -174,7 +174,7 @@ class Handlers:
         if analysis is None:
             return PageAnswer().values()
         if read_words and analysis.words is None and analysis.words_note is None and self.classifier.reads_words:
-            words, note = words_or_note(start_reading(analysis.image))
+            words, note = words_or_note(start_reading(analysis.image, self.classifier.threads))
             analysis = replace(analysis, words=words, words_note=note)
         return self.answer(analysis, title, year, read_words, top_k, genre).values()
 

@@ -72,7 +72,7 @@ def test_explain_returns_an_overlay_that_depends_on_the_genre(client, sample_pos
 
 
 def test_explain_names_the_genre_and_the_posters_own_probability(client, sample_poster):
-    probabilities = predict(client, sample_poster)
+    probabilities = predict(client, sample_poster, None, None, None, False)  # the poster's own: no words read
     least = min(probabilities, key=probabilities.get)
     _, genre, probability = client.predict(handle_file(str(sample_poster)), None, api_name="/explain")
     assert (genre, probability) == (next(iter(probabilities)), probabilities[genre])  # the most likely genre
@@ -185,7 +185,7 @@ def test_memory_stays_bounded_over_200_requests(client, app_server, tmp_path):
     growth_mb = (server.memory_info().rss - before) / 1e6
     print(f"server RSS {before / 1e6:.0f} MB after warm-up, growth over 160 more requests {growth_mb:.1f} MB")
     assert growth_mb < 100
-    assert server.memory_info().rss < 600e6
+    assert server.memory_info().rss < 800e6  # the model, Gradio, and the OCR engine's two onnxruntime sessions
 
 
 def test_uploads_are_removed_from_the_cache_after_their_age(tmp_path, examples_dir):

@@ -8,10 +8,10 @@ import onnx
 import pytest
 
 from poster_genre import GenreClassifier
-from tests.conftest import INT8, MODEL, require_card
+from tests.conftest import MODEL, PRECISIONS, require_card
 
 
-@pytest.fixture(scope="module", params=[MODEL, INT8], ids=["fp32", "int8"])
+@pytest.fixture(scope="module", params=list(PRECISIONS.values()), ids=list(PRECISIONS))
 def served(request) -> GenreClassifier:
     return GenreClassifier(request.param)
 

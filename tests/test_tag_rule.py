@@ -8,7 +8,7 @@ import pytest
 from benchmarks.non_posters import non_posters
 from poster_genre import GenreClassifier
 from poster_genre.rules import TAG_MIN_PRECISION, TAG_MIN_RECALL, prior_shift, tag_threshold, tagged
-from tests.conftest import INT8, MODEL, require_card
+from tests.conftest import MODEL, PRECISIONS, require_card
 from train.metrics import precision_recall_f1, tag_statuses
 
 
@@ -44,7 +44,7 @@ def test_the_prior_shift_moves_no_ranking_only_which_genre_comes_first():
     assert (moved.argmax(1) != logits.argmax(1)).any()
 
 
-@pytest.fixture(scope="module", params=[MODEL, INT8], ids=["fp32", "int8"])
+@pytest.fixture(scope="module", params=list(PRECISIONS.values()), ids=list(PRECISIONS))
 def served(request) -> GenreClassifier:
     return GenreClassifier(request.param)
 
@@ -72,6 +72,10 @@ def test_a_probability_only_genre_is_never_tagged_but_keeps_its_probability(serv
     if not only:
         pytest.skip("every genre of the served model is tagged: none is a probability only")
     images = [*sorted(examples_dir.glob("*.jpg")), *non_posters().values()]
-    for answer in served.classify(images, top_k="all"):
+    for answer in served.classify(images, top_k="all", read_words=False):  # the poster's own mode
         assert not only & set(answer.genres)
         assert {p.label for p in answer.ranked} == set(served.labels)
+    certain = np.ones(len(served.labels))  # every genre at probability 1: exactly the tagged genres of each mode
+    modes = served.text.card.thresholds if served.text is not None else {}
+    for mode, thresholds in {None: served.card.thresholds, **modes}.items():
+        assert set(served.tagging(certain, mode=mode).genres) == {g for g, t in thresholds.items() if t is not None}

@@ -17,7 +17,7 @@ from gradio_client import handle_file
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse, with_text
 from poster_genre.text import NO_TEXT, TEXT_NAME, TITLE_LIMIT, TextInput, TextInputError, features
-from tests.conftest import INT8, MODEL, REPO, synthetic_poster
+from tests.conftest import MODEL, PRECISIONS, REPO, synthetic_poster
 
 needs_text = pytest.mark.skipif(not (REPO / TEXT_NAME).exists(), reason=f"no {TEXT_NAME} beside model.onnx")
 
@@ -52,7 +52,7 @@ def test_features_are_the_same_in_every_process():
     assert features(NO_TEXT, 2 ** 18)[0].size == 0
 
 
-@pytest.fixture(scope="module", params=[MODEL, INT8], ids=["fp32", "int8"])
+@pytest.fixture(scope="module", params=list(PRECISIONS.values()), ids=list(PRECISIONS))
 def classifier(request) -> GenreClassifier:
     classifier = GenreClassifier(request.param)
     if classifier.text is None:
@@ -126,8 +126,9 @@ def test_a_text_model_that_does_not_fit_is_said_not_dropped_silently(tmp_path, s
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "POSTER_GENRE_MODEL": ""})
+    """The CLI on the title and year alone (the words on the poster are tested in test_words_path)."""
+    return subprocess.run([sys.executable, "-m", "poster_genre", "classify", "--no-read-words", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "POSTER_GENRE_MODEL": ""})
 
 
 @needs_text
@@ -185,9 +186,9 @@ def test_the_api_takes_title_and_year_and_old_calls_answer_as_before(client, sam
     assert client.predict(poster, None, None, None, api_name="/predict") == before
     titled = client.predict(poster, title="A Nightmare on Elm Street", year=1984, api_name="/predict")
     assert titled != before and set(titled) == set(before)
-    tags = client.predict(poster, title="A Nightmare on Elm Street", year="1984", api_name="/tags")
+    tags = client.predict(poster, title="A Nightmare on Elm Street", year="1984", read_words=False, api_name="/tags")
     assert set(tags) == {"genres", "most_likely", "needs_review", "review_reason", "inputs", "words"}
-    assert tags["inputs"] == ["poster", "title", "year"] and tags["words"] is None  # this model has no words model
+    assert tags["inputs"] == ["poster", "title", "year"] and tags["words"] is None  # not read
     with pytest.raises(Exception, match="from 1880 to 2100"):
         client.predict(poster, year=3000, api_name="/predict")
     with pytest.raises(Exception, match="at most 300"):

@@ -86,10 +86,19 @@ def test_the_cli_records_the_words_in_every_format(words_model, lettered_poster,
     assert {w.upper() for w in table[0]["words"]} == set(WORDS) and table[0]["words_note"] is None
 
 
-def test_a_model_without_a_words_model_reads_them_only_when_asked_and_says_they_are_unused(lettered_poster):
-    default = json.loads(run_cli(lettered_poster).stdout)
+@pytest.fixture(scope="module")
+def poster_only_model(tmp_path_factory) -> str:
+    """The served image model alone, with no text model beside it: it cannot use words (nor titles)."""
+    folder = tmp_path_factory.mktemp("poster_only")
+    shutil.copy(REPO / "model.onnx", folder / "model.onnx")
+    return str(folder / "model.onnx")
+
+
+def test_a_model_without_a_words_model_reads_them_only_when_asked_and_says_they_are_unused(lettered_poster,
+                                                                                           poster_only_model):
+    default = json.loads(run_cli(lettered_poster, "--model", poster_only_model).stdout)
     assert "words" not in default and default["inputs"] == ["poster"]
-    asked = run_cli(lettered_poster, "--read-words")
+    asked = run_cli(lettered_poster, "--model", poster_only_model, "--read-words")
     record = json.loads(asked.stdout)
     assert {w.upper() for w in record["words"]} == set(WORDS) and record["inputs"] == ["poster"]
     assert "has no words model" in asked.stderr
