@@ -106,8 +106,8 @@ _READER = ThreadPoolExecutor(1, thread_name_prefix="poster-words")  # reads one 
 
 
 def read_words_later(image: Image.Image, threads: int = 1) -> Future:
-    """Start reading the words on a decoded poster in the reading thread (so the caller can run the image model
-    meanwhile); the engine is loaded first, once per process."""
+    """Start reading the words on a decoded poster in the reading thread (so that a read too slow can be left
+    behind, `words_read`); the engine is loaded first, once per process."""
     _engine(threads)
     return _READER.submit(read_words, image, threads)
 
