@@ -3,6 +3,7 @@ with --answers, what reading the words adds to an answer.
 
     python -m benchmarks.words [--posters 40] [--data-dir ../shared/data] [--imdb-dir ../shared/data-imdb]
     python -m benchmarks.words --answers [--posters 20] [--source imdb|tmdb]
+    python -m benchmarks.words --page [--posters 20] [--source imdb|tmdb]
 
 On the first IMDb validation posters (the training set's thumbnails), one process, one thread per engine, the
 angle classifier off, each setting reading the same posters in alternating blocks (`export.timing`). The baseline
@@ -14,6 +15,9 @@ the words, in one run: an answer in process (the page's upload work: `analyse`),
 (detection, recognition, the rest; the engine on the classifier's threads, as served), the app's `/predict` (a real
 server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`). `--source tmdb`
 measures it on TMDB's w500 posters (a poster as people drop it on the page) instead of IMDb's thumbnails.
+
+--page, with the served model: the page itself in headless Chromium, from dropping a poster to its tags shown,
+with the words read and without (`page_upload`).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.appserver import REPO, AppServer, free_port
+from benchmarks.appserver import CHROMIUM, FLAGS, REPO, AppServer, free_port, open_page
 from export.timing import median_seconds
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse
@@ -140,6 +144,38 @@ def api_predict(posters: list[Path], model: Path, rounds: int = 2) -> dict:
             "without": round(1000 * statistics.median(times[False]), 1)}
 
 
+# The page's tag line once the answer is in (while it works, Gradio shows a timer there).
+ANSWERED = "() => /Tags:|No confident genre|Not classified/.test(document.querySelector('#tags')?.innerText || '')"
+
+
+def page_upload(posters: list[Path], model: Path) -> dict:
+    """Median seconds from dropping a poster on the page (headless Chromium, a real app server, a fresh page each
+    time) to its tags shown, "Read the words on the poster" ticked against unticked, alternating poster by poster;
+    the first poster is a warm-up."""
+    from playwright import sync_api
+
+    server = AppServer(REPO / "examples", free_port(), "--model", str(model))
+    times = {True: [], False: []}
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            for poster in [posters[0], *posters]:
+                for read in (True, False):
+                    page = browser.new_page()
+                    open_page(page, server.url)
+                    page.set_checked("#read-words input", read)
+                    start = time.perf_counter()
+                    page.set_input_files("input[type=file]", str(poster))
+                    page.wait_for_function(ANSWERED, timeout=60_000)
+                    times[read].append(time.perf_counter() - start)
+                    page.close()
+            browser.close()
+    finally:
+        server.stop()
+    return {"with": round(1000 * statistics.median(times[True][1:]), 1),
+            "without": round(1000 * statistics.median(times[False][1:]), 1)}
+
+
 def cli_rates(posters: list[Path], model: Path) -> dict:
     """Posters a second of one `classify` process, with the words read against without, local and on a local Ray."""
     def rate(*extra: str) -> float:
@@ -161,6 +197,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     parser.add_argument("--answers", action="store_true", help="what reading the words adds to an answer")
+    parser.add_argument("--page", action="store_true",
+                        help="the page's answer to an upload, with the words and without")
     parser.add_argument("--source", choices=("imdb", "tmdb"), default="imdb",
                         help="whose validation posters: IMDb's 182 px thumbnails (default) or TMDB's w500 posters")
     args = parser.parse_args()
@@ -171,6 +209,12 @@ def main() -> None:
             with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
         posters = [p.path for p in val if p.source == args.source][: args.posters]
         print(json.dumps({"source": args.source, **answers(posters, model)}), flush=True)
+        return
+    if args.page:
+        posters = [p.path for p in val if p.source == args.source][: args.posters]
+        figures = page_upload(posters, Path(default_model()))
+        print(json.dumps({"source": args.source, "posters": len(posters), "page_upload_ms": figures,
+                          "ratio": round(figures["with"] / figures["without"], 2)}), flush=True)
         return
     images = [Image.open(p.path).convert("RGB") for p in val if p.source == "imdb"][: args.posters]
     engines = {name: new_engine(settings) for name, settings in SETTINGS.items()}
