@@ -203,15 +203,14 @@ def main() -> None:
                         help="whose validation posters: IMDb's 182 px thumbnails (default) or TMDB's w500 posters")
     args = parser.parse_args()
     _, _, val = split_posters(args.data_dir, args.imdb_dir)
+    posters = [p.path for p in val if p.source == args.source][: args.posters]
     if args.answers:
         served = Path(default_model())
         model = served if GenreClassifier(served).reads_words else \
             with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
-        posters = [p.path for p in val if p.source == args.source][: args.posters]
         print(json.dumps({"source": args.source, **answers(posters, model)}), flush=True)
         return
     if args.page:
-        posters = [p.path for p in val if p.source == args.source][: args.posters]
         figures = page_upload(posters, Path(default_model()))
         print(json.dumps({"source": args.source, "posters": len(posters), "page_upload_ms": figures,
                           "ratio": round(figures["with"] / figures["without"], 2)}), flush=True)
