@@ -64,11 +64,13 @@ class Page:
     caption: gr.Markdown
     heatmap: gr.Image
     boxes: gr.Image
+    boxes_section: gr.Accordion
     heat_section: gr.Accordion
     analysis: gr.State
+    boxes_open: gr.State  # whether "Where the words are" is open: the boxes are drawn only then
 
     def answer_inputs(self) -> list:
-        return [self.title, self.year, self.read_words, self.top_k, self.genre]
+        return [self.title, self.year, self.read_words, self.top_k, self.genre, self.boxes_open]
 
     def answer_outputs(self) -> list:
         return [self.analysis, self.genres, self.tag_line, self.changed, self.words, self.caption, self.heatmap,
@@ -116,8 +118,8 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
             top_k = gr.Slider(1, len(labels), value=3, step=1, label="Genres shown")
             changed = gr.Markdown(elem_id="changed")
             words = gr.Markdown(elem_id="words")
-            with gr.Accordion("Where the words are", open=False, visible=reads, elem_id="word-boxes"):
-                boxes = gr.Image(type="pil", format="png", label="Words read", height=340, interactive=False,
+            with gr.Accordion("Where the words are", open=False, visible=reads, elem_id="word-boxes") as boxes_section:
+                boxes = gr.Image(type="pil", format="jpeg", label="Words read", height=340, interactive=False,
                                  elem_id="boxes")
     with gr.Accordion("Where it looked", open=True, visible=False, elem_id="where") as heat_section:
         with gr.Row(elem_classes="stack-on-phone"):
@@ -127,13 +129,13 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
                 caption = gr.Markdown(elem_id="heat-caption")
                 gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
                             "scale runs from dark purple through red to pale yellow.")
-        heatmap = gr.Image(type="pil", format="png", label="Where it looked", height=420, elem_id="heatmap",
+        heatmap = gr.Image(type="pil", format="jpeg", label="Where it looked", height=420, elem_id="heatmap",
                            interactive=False)
     with gr.Accordion("About the model", open=False, elem_id="about"):
         gr.Markdown(card_markdown(classifier.card), elem_classes="card-table")
         report_gallery(reports_dir)
     return Page(poster, title, year, read_words, tag_line, genres, top_k, changed, words, genre, caption, heatmap,
-                boxes, heat_section, gr.State(time_to_live=cache_age))
+                boxes, boxes_section, heat_section, gr.State(time_to_live=cache_age), gr.State(False))
 
 
 def examples_section(poster: gr.Image, examples_dir: Path) -> None:
@@ -157,11 +159,15 @@ def report_gallery(reports_dir: Path) -> None:
 def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     """Page events (one model run per upload; re-ranking and re-drawing from the session state) and the API."""
     page.poster.change(handlers.upload, [page.poster, page.analysis, *page.answer_inputs()],
-                       [*page.answer_outputs(), page.title, page.year], api_visibility="undocumented")
+                       [*page.answer_outputs(), page.title, page.year], api_visibility="undocumented",
+                       show_progress="minimal", show_progress_on=page.tag_line)
     gr.on([page.title.submit, page.title.blur, page.year.submit, page.year.blur, page.read_words.change],
           handlers.retext, [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented",
           trigger_mode="always_last")  # leaving the title for the year must not drop the year's event
     page.top_k.change(handlers.rerank, [page.analysis, page.top_k], page.genres, api_visibility="undocumented")
+    page.boxes_section.expand(handlers.show_boxes, [page.analysis, page.read_words], [page.boxes_open, page.boxes],
+                              api_visibility="undocumented")
+    page.boxes_section.collapse(handlers.hide_boxes, None, [page.boxes_open, page.boxes], api_visibility="undocumented")
     page.genre.change(handlers.reheat, [page.analysis, page.genre], [page.caption, page.heatmap],
                       api_visibility="undocumented")
     if has_maps:

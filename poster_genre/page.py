@@ -151,7 +151,7 @@ class Handlers:
         self.overlays = Path(tempfile.mkdtemp(prefix="poster-genre-explain-"))  # /explain's PNGs, before Gradio's cache
 
     def upload(self, poster: str | None, shown: Analysis | None, title: str, year: str, read_words: bool,
-               top_k: int, genre: str | None) -> tuple:
+               top_k: int, genre: str | None, boxes_open: bool = False) -> tuple:
         """The page's one model run per poster (and one reading of its words, when asked); a refused poster
         clears the previous answer and says why.
 
@@ -165,10 +165,10 @@ class Handlers:
             analysis = analyse(self.classifier, poster, read_words=bool(read_words) and self.classifier.reads_words)
         except InvalidImageError as error:
             return *PageAnswer(tags=f"**Not classified:** {error}").values(), title, year
-        return *self.answer(analysis, title, year, read_words, top_k, genre).values(), title, year
+        return *self.answer(analysis, title, year, read_words, top_k, genre, boxes_open).values(), title, year
 
     def retext(self, analysis: Analysis | None, title: str, year: str, read_words: bool, top_k: int,
-               genre: str | None) -> tuple:
+               genre: str | None, boxes_open: bool = False) -> tuple:
         """A new title or year, or the words switched on or off, for the shown poster: the text model and fusion
         only, no image model run (the words are read the first time they are asked for)."""
         if analysis is None:
@@ -176,12 +176,12 @@ class Handlers:
         if read_words and analysis.words is None and analysis.words_note is None and self.classifier.reads_words:
             words, note = words_or_note(start_reading(analysis.image, self.classifier.threads))
             analysis = replace(analysis, words=words, words_note=note)
-        return self.answer(analysis, title, year, read_words, top_k, genre).values()
+        return self.answer(analysis, title, year, read_words, top_k, genre, boxes_open).values()
 
-    def answer(self, shown: Analysis, title: str, year: str, read_words: bool, top_k: int, genre: str | None
-               ) -> PageAnswer:
+    def answer(self, shown: Analysis, title: str, year: str, read_words: bool, top_k: int, genre: str | None,
+               boxes_open: bool = False) -> PageAnswer:
         """The page's answer for one poster's analysis with a title and year (either may be empty) and, when
-        `read_words`, the words read on it."""
+        `read_words`, the words read on it (their boxes drawn only while `boxes_open`)."""
         poster_only = with_text(self.classifier, shown, NO_TEXT, use_words=False)
         with_words = with_text(self.classifier, poster_only, NO_TEXT, use_words=bool(read_words))
         try:
@@ -192,8 +192,9 @@ class Handlers:
         else:
             changed = self.changed_markdown(poster_only, with_words, analysis)
         words = words_markdown(analysis, "words" in analysis.text.inputs) if read_words else ""
+        boxes = words_overlay(analysis) if read_words and boxes_open else None
         return PageAnswer(analysis, self.bars(analysis, top_k), self.tags_line(analysis), changed, words,
-                          *self.heat_view(analysis, genre), words_overlay(analysis) if read_words else None)
+                          *self.heat_view(analysis, genre), boxes)
 
     def tags_line(self, analysis: Analysis) -> str:
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
@@ -222,6 +223,14 @@ class Handlers:
         steps = [with_words] if with_words.text.mode and with_words.text.mode != analysis.text.mode else []
         lines = [f"- With the {given_inputs(step)}: {summary(step)}" for step in [*steps, analysis]]
         return "\n".join([f"**What the {given} changed**\n", f"- Poster alone: {summary(poster_only)}", *lines])
+
+    def show_boxes(self, analysis: Analysis | None, read_words: bool) -> tuple[bool, Image.Image | None]:
+        """On opening "Where the words are": the boxes of the words read on the shown poster. They are drawn only on
+        request, since encoding the picture with every answer costs answer time."""
+        return True, words_overlay(analysis) if analysis is not None and read_words else None
+
+    def hide_boxes(self) -> tuple[bool, None]:
+        return False, None
 
     def rerank(self, analysis: Analysis | None, top_k: int) -> dict[str, float] | None:
         return None if analysis is None else self.bars(analysis, top_k)

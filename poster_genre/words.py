@@ -75,11 +75,33 @@ def engine_settings(side: int = DETECTION_SIDE, limit_type: str = "min", threads
 
 
 def new_engine(settings: dict):
-    """A RapidOCR engine with `settings` (a clear error when RapidOCR is not installed)."""
+    """A RapidOCR engine with `settings` (a clear error when RapidOCR is not installed), its onnxruntime threads
+    sleeping when idle."""
     engine_name()
     from rapidocr import RapidOCR
 
+    _idle_threads_sleep()
     return RapidOCR(params=settings)
+
+
+def _idle_threads_sleep() -> None:
+    """Make RapidOCR's onnxruntime sessions let their idle threads sleep instead of spinning, as the image model's
+    do. RapidOCR has no setting for it, so this wraps its session options once per process. Measured here: the
+    detector's spinning threads slowed the recogniser, and an answer with the words took 285 ms, against 245 ms
+    without spinning."""
+    from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
+
+    build = OrtInferSession._init_sess_opts
+    if getattr(build, "sleeps", False):
+        return
+
+    def options(config):
+        made = build(config)
+        made.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return made
+
+    options.sleeps = True
+    OrtInferSession._init_sess_opts = staticmethod(options)
 
 
 @functools.cache

@@ -140,7 +140,7 @@ def test_the_api_reads_the_words_by_default_and_not_when_told(words_server, read
         client.predict(handle_file(lettered_poster), read_words="yes", api_name="/tags")
 
 
-def test_the_page_reads_the_words_shows_them_and_what_they_changed(words_server, lettered_poster):
+def test_the_page_reads_the_words_shows_them_their_boxes_on_request_and_what_they_changed(words_server, lettered_poster):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed")
@@ -156,9 +156,14 @@ def test_the_page_reads_the_words_shows_them_and_what_they_changed(words_server,
         page.wait_for_selector("#words:has-text('Words read on the poster')", timeout=60_000)
         assert set(WORDS) <= set(page.inner_text("#words").upper().replace("·", " ").split())
         assert "What the words changed" in page.inner_text("#changed")
+        assert page.locator("#boxes img").count() == 0  # the boxes are drawn on request only
+        page.click("#word-boxes button")
+        boxes = page.wait_for_selector("#boxes img[src]", timeout=60_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=boxes, timeout=60_000)
         page.uncheck("#read-words input")
         page.wait_for_function("() => !document.querySelector('#words').innerText.trim()", timeout=60_000)
         page.wait_for_function("() => !document.querySelector('#changed').innerText.trim()", timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('#boxes img')", timeout=60_000)
         browser.close()
 
 
