@@ -2,8 +2,8 @@
 with --answers, what reading the words adds to an answer.
 
     python -m benchmarks.words [--posters 40] [--data-dir ../shared/data] [--imdb-dir ../shared/data-imdb]
-    python -m benchmarks.words --answers [--posters 20] [--source imdb|tmdb]
-    python -m benchmarks.words --page [--posters 20] [--source imdb|tmdb]
+    python -m benchmarks.words --answers [--posters 20] [--source imdb|tmdb|examples]
+    python -m benchmarks.words --page [--posters 20] [--source imdb|tmdb|examples]
 
 On the first IMDb validation posters (the training set's thumbnails), one process, one thread per engine, the
 angle classifier off, each setting reading the same posters in alternating blocks (`export.timing`). The baseline
@@ -14,7 +14,8 @@ is RapidOCR's default detection size (the shorter side scaled to 736 px); `poste
 the words, in one run: an answer in process (the page's upload work: `analyse`), where the reading's time goes
 (detection, recognition, the rest; the engine on the classifier's threads, as served), the app's `/predict` (a real
 server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`). `--source tmdb`
-measures it on TMDB's w500 posters (a poster as people drop it on the page) instead of IMDb's thumbnails.
+measures it on TMDB's w500 posters (a poster as people drop it on the page) instead of IMDb's thumbnails, and
+`--source examples` on the page's five example posters (342 px wide), taken in turn.
 
 --page, with the served model: the page itself in headless Chromium, from dropping a poster to its tags shown,
 with the words read and without (`page_upload`).
@@ -42,6 +43,7 @@ from export.timing import median_seconds
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse
 from poster_genre.model import default_model
+from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.words import DETECTION_SIDE, MIN_CONFIDENCE, engine_settings, new_engine
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
@@ -191,6 +193,12 @@ def cli_rates(posters: list[Path], model: Path) -> dict:
     return out
 
 
+def example_posters(count: int) -> list[Path]:
+    """`count` uploads of the page's example posters, taken in turn."""
+    examples = sorted(p for p in (REPO / "examples").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return [examples[i % len(examples)] for i in range(count)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posters", type=int, default=40)
@@ -199,11 +207,13 @@ def main() -> None:
     parser.add_argument("--answers", action="store_true", help="what reading the words adds to an answer")
     parser.add_argument("--page", action="store_true",
                         help="the page's answer to an upload, with the words and without")
-    parser.add_argument("--source", choices=("imdb", "tmdb"), default="imdb",
-                        help="whose validation posters: IMDb's 182 px thumbnails (default) or TMDB's w500 posters")
+    parser.add_argument("--source", choices=("imdb", "tmdb", "examples"), default="imdb",
+                        help="whose posters: IMDb's 182 px validation thumbnails (default), TMDB's w500 validation "
+                             "posters, or the page's example posters (342 px wide) in turn")
     args = parser.parse_args()
     _, _, val = split_posters(args.data_dir, args.imdb_dir)
-    posters = [p.path for p in val if p.source == args.source][: args.posters]
+    posters = example_posters(args.posters) if args.source == "examples" else \
+        [p.path for p in val if p.source == args.source][: args.posters]
     if args.answers:
         served = Path(default_model())
         model = served if GenreClassifier(served).reads_words else \

@@ -1,5 +1,5 @@
-"""The one path from posters to answers: decode, fit to the model's input, one model run per batch,
-then, when asked, the words printed on each poster, read from the same decoded image, and the film's
+"""The one path from posters to answers: decode, fit to the model's input, one model run per batch and,
+beside it when asked, the words printed on each poster, read from the same decoded image; then the film's
 title and year when given.
 
 The page, every API endpoint, the CLI and the Ray pipeline call `analyse_batch`; each item comes
