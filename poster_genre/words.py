@@ -91,8 +91,8 @@ def _idle_threads_sleep() -> None:
     without spinning."""
     from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
 
-    build = OrtInferSession._init_sess_opts
-    if getattr(build, "sleeps", False):
+    build = getattr(OrtInferSession, "_init_sess_opts", None)
+    if build is None or getattr(build, "sleeps", False):  # another RapidOCR: its threads spin, the words are the same
         return
 
     def options(config):

@@ -35,6 +35,17 @@ def test_the_words_printed_on_a_poster_are_read(tmp_path):
     assert read_words(Image.new("RGB", (300, 450), (128, 128, 128))) == []  # no text: no words
 
 
+def test_idle_threads_sleep_in_the_engine_and_the_image_model(tmp_path):
+    from poster_genre import GenreClassifier
+    from poster_genre.words import _engine, read_words
+
+    read_words(Image.open(lettered(tmp_path / "p.png", ["NIGHT"])))  # RapidOCR loads its models on a first read
+    engine = _engine(1)
+    sessions = [engine.text_det.session.session, engine.text_rec.session.session, GenreClassifier().session]
+    assert [s.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") for s in sessions] \
+        == ["0", "0", "0"]
+
+
 @pytest.mark.skipif(not shutil.which("unshare"), reason="unshare (util-linux) is not installed")
 def test_the_engine_reads_with_the_network_unreachable(tmp_path):
     poster = lettered(tmp_path / "p.png", ["HORROR"])
