@@ -100,7 +100,7 @@ class GenreModel:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep (measured:
-        # spinning ones slowed the words reader after the model run, and the model run itself, on 2 cores)
+        # on 2 cores, spinning ones slowed the words reader beside the model run, and the model run itself)
         if saturating_int8_cpu():  # U8U8 products instead of U8S8 pairs that can saturate int16 (fp32: no effect)
             options.add_session_config_entry("session.x64quantprecision", "1")
         try:
