@@ -193,10 +193,14 @@ def cli_rates(posters: list[Path], model: Path) -> dict:
     return out
 
 
-def example_posters(count: int) -> list[Path]:
-    """`count` uploads of the page's example posters, taken in turn."""
-    examples = sorted(p for p in (REPO / "examples").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    return [examples[i % len(examples)] for i in range(count)]
+def chosen_posters(source: str, count: int, data_dir: Path, imdb_dir: Path) -> list[Path]:
+    """`count` posters of `source`: the first validation posters of IMDb or TMDB, or uploads of the page's example
+    posters taken in turn (these need no shared data)."""
+    if source == "examples":
+        examples = sorted(p for p in (REPO / "examples").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        return [examples[i % len(examples)] for i in range(count)]
+    _, _, val = split_posters(data_dir, imdb_dir)
+    return [p.path for p in val if p.source == source][:count]
 
 
 def main() -> None:
@@ -211,9 +215,8 @@ def main() -> None:
                         help="whose posters: IMDb's 182 px validation thumbnails (default), TMDB's w500 validation "
                              "posters, or the page's example posters (342 px wide) in turn")
     args = parser.parse_args()
-    _, _, val = split_posters(args.data_dir, args.imdb_dir)
-    posters = example_posters(args.posters) if args.source == "examples" else \
-        [p.path for p in val if p.source == args.source][: args.posters]
+    if args.answers or args.page:
+        posters = chosen_posters(args.source, args.posters, args.data_dir, args.imdb_dir)
     if args.answers:
         served = Path(default_model())
         model = served if GenreClassifier(served).reads_words else \
@@ -225,7 +228,7 @@ def main() -> None:
         print(json.dumps({"source": args.source, "posters": len(posters), "page_upload_ms": figures,
                           "ratio": round(figures["with"] / figures["without"], 2)}), flush=True)
         return
-    images = [Image.open(p.path).convert("RGB") for p in val if p.source == "imdb"][: args.posters]
+    images = [Image.open(p).convert("RGB") for p in chosen_posters("imdb", args.posters, args.data_dir, args.imdb_dir)]
     engines = {name: new_engine(settings) for name, settings in SETTINGS.items()}
     seconds = median_seconds({name: (lambda e=e: [e(image) for image in images]) for name, e in engines.items()},
                              repeats=3, block=1, warmup=1)
