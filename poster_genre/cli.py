@@ -30,24 +30,24 @@ the others are still written), 2 for a usage error (bad option, no model, nothin
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 from tqdm import tqdm
 
-from poster_genre import __version__
 from poster_genre.analysis import Analysis
 from poster_genre.classifier import GenreClassifier
+from poster_genre.cli_options import parser as options_parser
+from poster_genre.cli_options import program_name
 from poster_genre.explain import overlay
 from poster_genre.inputs import Entry, carried_columns, find_entries, is_uri
 from poster_genre.model import ModelNotFoundError, default_model
 from poster_genre.preprocess import IMAGE_SUFFIXES
-from poster_genre.records import FORMATS, format_for, parquet_modules, records_of, write
-from poster_genre.rules import MIN_CONFIDENCE
+from poster_genre.records import format_for, parquet_modules, records_of, write
+from poster_genre.runs import RunOutput, RunOutputError, chunks, open_run, run_command
+from poster_genre.text import text_model_beside
 
 
 def classify(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float,
@@ -83,29 +83,13 @@ def write_explanation(classifier: GenreClassifier, analysis: Analysis, file: Pat
     return target
 
 
-def progress(records: Iterable[dict], total: int) -> Iterator[dict]:
-    """Pass records through while drawing a progress bar on stderr."""
-    with tqdm(total=total, desc="classify", unit="poster", file=sys.stderr) as bar:
+def progress(records: Iterable[dict], total: int, done_before: int = 0) -> Iterator[dict]:
+    """Pass records through while drawing a progress bar on stderr, counting from the records a resumed run had."""
+    desc = f"classify ({done_before} done before)" if done_before else "classify"
+    with tqdm(total=total, initial=done_before, desc=desc, unit="poster", file=sys.stderr) as bar:
         for item in records:
             bar.update()
             yield item
-
-
-def program_name() -> str:
-    """`poster-genre` when run as the console script, else `python -m poster_genre`."""
-    return "poster-genre" if os.path.basename(sys.argv[0]) == "poster-genre" else "python -m poster_genre"
-
-
-def at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def top_k_option(text: str) -> int | str:
-    """A whole number of genres, at least 1, or `all` (checked against the model's genres once it is loaded)."""
-    return "all" if text.strip().lower() == "all" else at_least_one(text)
 
 
 def checked_top_k(top_k: int | str, classifier: GenreClassifier, run: argparse.ArgumentParser) -> int:
@@ -115,9 +99,6 @@ def checked_top_k(top_k: int | str, classifier: GenreClassifier, run: argparse.A
     except ValueError:
         run.error(f"--top-k: this model has {len(classifier.labels)} genres; give 1 to {len(classifier.labels)}, "
                   "or all")
-
-
-RAY_ADDRESS = re.compile(r"^(local|auto|[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d+)$")
 
 
 def checked_read_words(asked: bool | None, classifier: GenreClassifier, run: argparse.ArgumentParser) -> bool:
@@ -135,59 +116,9 @@ def checked_read_words(asked: bool | None, classifier: GenreClassifier, run: arg
     return wanted
 
 
-def ray_address(text: str) -> str:
-    """--ray's address: `auto`, `ray://host:port` or `host:port` (a poster path here is a misplaced argument)."""
-    if not RAY_ADDRESS.match(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a Ray address (auto, ray://host:10001 or host:port); to use a local Ray, put --ray "
-            "after the paths or write --ray=auto")
-    return text
-
-
-def fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog=program_name(), description=__doc__,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = top.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("classify", help="tag poster files, folders or object-store prefixes")
-    run.add_argument("paths", nargs="+", metavar="PATH",
-                     help="poster files, folders walked recursively for image files, s3:// / gs:// prefixes, or "
-                          "catalogue CSVs (a file column, optional title and year columns)")
-    run.add_argument("--top-k", type=top_k_option, default=3, metavar="K",
-                     help="genres listed per poster, most likely first: 1 to the model's number of genres, or all "
-                          "(default 3)")
-    run.add_argument("--format", choices=FORMATS, default="jsonl",
-                     help="output format on stdout or in an --output folder (default jsonl; a file's suffix wins)")
-    run.add_argument("--output", metavar="PATH",
-                     help="write records here instead of stdout: .jsonl, .csv or .parquet (with --ray, another "
-                          "name is a folder of parallel files)")
-    run.add_argument("--min-confidence", type=fraction, default=MIN_CONFIDENCE, metavar="P",
-                     help=f"needs_review when the top confidence is below P, 0..1 (default {MIN_CONFIDENCE:g}); "
-                          "an image unlike a film poster needs review whatever its confidence")
-    run.add_argument("--read-words", action=argparse.BooleanOptionalAction,
-                     help="read the words printed on each poster (OCR, about 0.3 s a poster) and use them where the "
-                          "model can (default: on when the model's text model has a words model)")
-    run.add_argument("--model", type=Path,
-                     help="ONNX model (default: $POSTER_GENRE_MODEL, else the model bundled with the package)")
-    run.add_argument("--batch-size", type=at_least_one, default=16, help="posters per inference call (default 16)")
-    run.add_argument("--threads", type=at_least_one,
-                     help="onnxruntime threads (default: $POSTER_GENRE_THREADS or all cores; with --ray, per actor, "
-                          "default 1)")
-    run.add_argument("--explain", type=Path, metavar="DIR",
-                     help="write the top genre's heatmap over each poster as a PNG into DIR (not with --ray)")
-    run.add_argument("--ray", nargs="?", const="local", type=ray_address, metavar="ADDRESS",
-                     help="run on a Ray cluster: a local one without ADDRESS, else `auto` or ray://host:port")
-    run.add_argument("--actors", type=at_least_one,
-                     help="with --ray: model-holding actors (default: the cluster's CPUs / --threads)")
-    run.set_defaults(usage=run)
-    return top
+    """The command line's arguments, described by this module's docstring."""
+    return options_parser(__doc__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,15 +159,46 @@ def main(argv: list[str] | None = None) -> int:
     args.top_k = checked_top_k(args.top_k, classifier, run)
     args.read_words = checked_read_words(args.read_words, classifier, run)
     carried = carried_columns(entries) if any(entry.catalogue for entry in entries) else None
+    output = run_output(args, entries, classifier, fmt, carried)
+    remaining = entries[output.done:] if output else entries
     if args.ray:
-        return ray_main(args, entries, model, fmt, carried)
+        return ray_main(args, remaining, model, fmt, carried, output)
     if args.explain and not classifier.has_maps:
         print(f"{arguments.prog}: error: the model at {classifier.path} has no activation maps for --explain.",
               file=sys.stderr)
         return 2
-    records = progress(classify(classifier, entries, args.top_k, args.min_confidence, args.batch_size, args.explain,
-                                args.read_words), len(entries))
-    return finish(records, args.output, fmt, args.top_k, carried)
+    records = classify(classifier, remaining, args.top_k, args.min_confidence, args.batch_size, args.explain,
+                       args.read_words)
+    return finish(progress(records, len(entries), len(entries) - len(remaining)), output, fmt, args.top_k, carried,
+                  args.batch_size)
+
+
+def run_output(args: argparse.Namespace, entries: list[Entry], classifier: GenreClassifier, fmt: str,
+               carried: list[str] | None) -> RunOutput | None:
+    """The --output file's run: new, resumed (`--resume`) or refused, saying why; None for stdout or a Ray folder
+    of parallel files."""
+    run = args.usage
+    if not args.output or format_for(args.output, None) is None:
+        if args.resume:
+            run.error("--resume continues an --output file (.jsonl, .csv or .parquet); stdout and a Ray folder of "
+                      "parallel files cannot be resumed")
+        if args.output and not is_uri(args.output) and Path(args.output).is_dir() and any(Path(args.output).iterdir()):
+            run.error(f"--output: the folder {args.output} is not empty; remove it or name a new folder, so that "
+                      "this run's files are not mixed with others")
+        return None
+    options = {"format": fmt, "top_k": args.top_k, "min_confidence": args.min_confidence,
+               "read_words": args.read_words, "explain": str(args.explain) if args.explain else None,
+               "carried": carried}
+    text = text_model_beside(classifier.path)
+    command = run_command(entries, [classifier.path, *([text] if text.is_file() else [])], options)
+    try:
+        output = open_run(Path(args.output), fmt, args.top_k, carried, command, args.resume, args.overwrite)
+    except RunOutputError as error:
+        run.error(str(error))
+    if output.done:
+        print(f"{program_name()}: resuming {args.output}: {output.done} of {output.total} inputs were done before"
+              f"{' (the run is complete)' if output.done == output.total else ''}.", file=sys.stderr)
+    return output
 
 
 def make_explain_folder(folder: Path, run: argparse.ArgumentParser) -> None:
@@ -257,9 +219,15 @@ def report_skipped(skipped: list[str], shown: int = 5) -> None:
               f"({', '.join(sorted(IMAGE_SUFFIXES))}; SVG is not supported): {names}", file=sys.stderr)
 
 
-def finish(records: Iterable[dict], output: str | None, fmt: str, top_k: int, carried: list[str] | None = None
-           ) -> int:
-    """Write the records; exit status 1 when any of them is an error record, else 0."""
+def finish(records: Iterable[dict], output: RunOutput | None, fmt: str, top_k: int, carried: list[str] | None,
+           batch_size: int) -> int:
+    """Write the records, to the run's output a batch at a time, else to stdout; exit status 1 when any record of
+    the run is an error record, else 0."""
+    if output is not None:
+        for batch in chunks(records, batch_size):
+            output.append(batch)
+        output.finish()
+        return 1 if output.errors else 0
     errors = 0
 
     def counted() -> Iterator[dict]:
@@ -268,13 +236,14 @@ def finish(records: Iterable[dict], output: str | None, fmt: str, top_k: int, ca
             errors += "error" in item
             yield item
 
-    write(counted(), output, fmt, top_k, carried)
+    write(counted(), sys.stdout, fmt, top_k, carried)
     return 1 if errors else 0
 
 
-def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: str, carried: list[str] | None
-             ) -> int:
-    """The same classification on a Ray cluster (poster_genre_ray, installed with the [ray] extra)."""
+def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: str, carried: list[str] | None,
+             output: RunOutput | None) -> int:
+    """The same classification on a Ray cluster (poster_genre_ray, installed with the [ray] extra): `entries` are
+    the inputs still to do, written to the run's `output` (None: stdout, or a folder of parallel files)."""
     try:
         from poster_genre_ray import RaySettings, classify_on_ray, connect, write_folder
     except ImportError as error:
@@ -288,6 +257,8 @@ def ray_main(args: argparse.Namespace, entries: list[Entry], model: Path, fmt: s
         return 2
     settings = RaySettings(args.ray, args.top_k, args.min_confidence, args.batch_size, args.threads or 1, args.actors,
                            carried, args.read_words)
-    if args.output and format_for(args.output, None) is None:  # no file suffix: a folder of parallel files
+    if args.output and output is None:  # no file suffix: a folder of parallel files
         return write_folder(entries, model, settings, args.output, fmt)
-    return finish(classify_on_ray(entries, model, settings), args.output, fmt, args.top_k, carried)
+    done = output.done if output else 0
+    records = classify_on_ray(entries, model, settings) if entries else iter(())
+    return finish(progress(records, done + len(entries), done), output, fmt, args.top_k, carried, args.batch_size)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Iterable, TextIO
 
@@ -60,9 +58,18 @@ def format_for(path: Path | str, default: str | None) -> str | None:
     return SUFFIXES.get(Path(str(path)).suffix.lower(), default)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell beginning with one of these (OWASP)
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A CSV cell no spreadsheet runs as a formula: text beginning with `=`, `+`, `-`, `@`, a tab or a carriage
+    return gets a leading `'`, as OWASP's CSV injection advice says; other text and numbers are kept."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
 def csv_row(record: dict) -> dict:
     """A record flattened for CSV: label_i and confidence_i, genres joined with `|`, needs_review as true/false;
-    a catalogue's name, row number and carried columns as they are."""
+    a catalogue's name, row number and carried columns as they are; every text cell `spreadsheet_safe`."""
     review = record.get("needs_review")
     carried = {key: value for key, value in record.items() if key not in NESTED}
     row = {**carried, "error": record.get("error", ""),
@@ -73,7 +80,7 @@ def csv_row(record: dict) -> dict:
            "words_note": record.get("words_note", ""), "explanation": record.get("explanation", "")}
     for i, item in enumerate(record.get("labels", []), start=1):
         row[f"label_{i}"], row[f"confidence_{i}"] = item["label"], item["confidence"]
-    return row
+    return {column: spreadsheet_safe(cell) for column, cell in row.items()}
 
 
 NESTED = ("labels", "genres", "needs_review", "review_reason", "inputs", "words", "words_note", "explanation",
@@ -107,14 +114,6 @@ def write_csv(records: Iterable[dict], out: TextIO, top_k: int, carried: list[st
         writer.writerow(csv_row(item))
 
 
-def write_parquet(records: Iterable[dict], path: Path | str, carried: list[str] | None = None) -> None:
-    """One Parquet file; fields a record lacks (`error`, or `labels`...) are null. Needs pyarrow."""
-    pyarrow, parquet = parquet_modules()
-    rows = list(records)
-    schema = record_schema(pyarrow, explanation=any("explanation" in row for row in rows), carried=carried)
-    parquet.write_table(pyarrow.Table.from_pylist(rows, schema=schema), str(path))
-
-
 def record_schema(pyarrow, explanation: bool = False, carried: list[str] | None = None):
     """The Parquet schema of records, in record order; `explanation` only where heatmaps were written, the
     catalogue's fields (strings, the row an integer) only where a catalogue was read."""
@@ -139,11 +138,7 @@ def parquet_modules():
     return pyarrow, parquet
 
 
-def write(records: Iterable[dict], output: Path | str | None, fmt: str, top_k: int,
-          carried: list[str] | None = None) -> None:
-    """Records to `output` (stdout when None) in `fmt`; `carried`: the catalogue columns (None: no catalogue)."""
-    if fmt == "parquet":
-        write_parquet(records, output, carried)
-        return
-    with (open(output, "w", newline="", encoding="utf-8") if output else nullcontext(sys.stdout)) as out:
-        write_csv(records, out, top_k, carried) if fmt == "csv" else write_jsonl(records, out)
+def write(records: Iterable[dict], out: TextIO, fmt: str, top_k: int, carried: list[str] | None = None) -> None:
+    """Records to `out` as JSONL or CSV; `carried`: the catalogue columns (None: no catalogue). Files are written
+    by `poster_genre.runs`, a batch at a time."""
+    write_csv(records, out, top_k, carried) if fmt == "csv" else write_jsonl(records, out)

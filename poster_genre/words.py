@@ -104,10 +104,17 @@ def _idle_threads_sleep() -> None:
     OrtInferSession._init_sess_opts = staticmethod(options)
 
 
-@functools.cache
+_ENGINES: dict[int, object] = {}  # threads -> the engine `read_words` uses
+_BUILDING = threading.Lock()  # held while an engine is built, so that requests arriving together build one
+
+
 def _engine(threads: int):
-    """The engine `read_words` uses with `threads` onnxruntime threads, built once per process."""
-    return new_engine(engine_settings(threads=threads))
+    """The engine `read_words` uses with `threads` onnxruntime threads, built once per process however many
+    callers ask for it at once."""
+    with _BUILDING:
+        if threads not in _ENGINES:
+            _ENGINES[threads] = new_engine(engine_settings(threads=threads))
+        return _ENGINES[threads]
 
 
 _LOCK = threading.Lock()  # one engine per process, used by one thread at a time
