@@ -7,16 +7,22 @@
 # No `from __future__ import annotations`: gr.api reads the endpoints' return types (a tuple is several outputs).
 import hashlib
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Iterator
 
 import gradio as gr
 from gradio.data_classes import FileData
 from PIL import Image, ImageDraw
 
-from poster_genre.analysis import Analysis, analyse, start_reading, with_text, words_or_note
+from poster_genre.analysis import (
+    Analysis,
+    analyse,
+    start_reading,
+    with_text,
+    words_or_note,
+)
 from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import UnknownGenreError, heat
 from poster_genre.explain import explain as explain_poster
@@ -148,7 +154,11 @@ class Handlers:
     def __init__(self, classifier: GenreClassifier) -> None:
         self.classifier = classifier
         self.labels = classifier.labels
-        self.overlays = Path(tempfile.mkdtemp(prefix="poster-genre-explain-"))  # /explain's PNGs, before Gradio's cache
+        # /explain's PNGs, inside Gradio's cache: Gradio then serves them in place and deletes them at its cache age,
+        # as it does uploads (a file outside the cache is copied in, and the original stays for good)
+        cache = Path(gr.utils.get_upload_folder())
+        cache.mkdir(parents=True, exist_ok=True)
+        self.overlays = Path(tempfile.mkdtemp(prefix="explain-", dir=cache))
 
     def upload(self, poster: str | None, shown: Analysis | None, title: str, year: str, read_words: bool,
                top_k: int, genre: str | None, boxes_open: bool = False) -> tuple:

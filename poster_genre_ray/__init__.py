@@ -12,9 +12,9 @@ an error record, never a failed task. Install with `pip install "poster-genre[ra
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow
 import ray
@@ -25,6 +25,9 @@ from poster_genre.records import csv_columns, csv_row, record_schema, records_of
 from poster_genre.text import text_model_beside
 
 LOCAL = "local"  # --ray without an address: start a Ray on this machine
+ACTOR_RESTARTS = 3  # an actor whose process dies (killed, out of memory, its node lost) is started again this often
+BATCH_RETRIES = 3  # and a batch it was working on is tried again this often, on a live actor; past either, the run
+# stops with Ray's error, and `--resume` continues it
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class RaySettings:
 class Tagger:
     """One actor: one onnxruntime session, turning batches of poster names into records."""
 
-    def __init__(self, model: "ray.ObjectRef", text: "ray.ObjectRef | None", settings: RaySettings) -> None:
+    def __init__(self, model: ray.ObjectRef, text: ray.ObjectRef | None, settings: RaySettings) -> None:
         self.classifier = GenreClassifier(ray.get(model), settings.threads,  # the models' bytes, sent once
                                           ray.get(text) if text is not None else None)
         self.settings = settings
@@ -68,7 +71,7 @@ def connect(address: str) -> None:
              configure_logging=False)
 
 
-def records_dataset(entries: list[Entry], model: Path, settings: RaySettings) -> "ray.data.Dataset":
+def records_dataset(entries: list[Entry], model: Path, settings: RaySettings) -> ray.data.Dataset:
     """The records of `entries` as a lazy dataset, in the order given."""
     connect(settings.address)
     context = ray.data.DataContext.get_current()
@@ -82,7 +85,8 @@ def records_dataset(entries: list[Entry], model: Path, settings: RaySettings) ->
     models = {"model": ray.put(model.read_bytes()), "text": ray.put(text.read_bytes()) if text.is_file() else None}
     return names.map_batches(Tagger, fn_constructor_kwargs={**models, "settings": settings},
                              batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
-                             num_cpus=settings.threads, batch_format="pyarrow")
+                             num_cpus=settings.threads, batch_format="pyarrow", max_restarts=ACTOR_RESTARTS,
+                             max_task_retries=BATCH_RETRIES)
 
 
 def work_split(posters: int, actors: int, batch_size: int) -> tuple[int, int]:

@@ -117,3 +117,20 @@ def test_resuming_another_command_is_refused_saying_what_differs(catalogue, unin
 def test_resume_needs_an_output_file(sample_poster, tmp_path):
     result = run_cli(str(sample_poster), "--resume")
     assert result.returncode == 2 and "--resume continues an --output file" in result.stderr
+
+
+def test_a_ray_run_whose_actor_is_killed_still_writes_every_record_once(catalogue, uninterrupted, tmp_path):
+    output = tmp_path / "ray.jsonl"
+    run = subprocess.Popen([sys.executable, "-m", "poster_genre", "classify", str(catalogue), "--batch-size", "4",
+                            "--ray", "--actors", "2", "--output", str(output)], cwd=REPO, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while progress_of(output)["done"] < 4 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    actors = [p for p in psutil.Process(run.pid).children(recursive=True) if "Tagger" in " ".join(p.cmdline())]
+    assert actors, "no actor process found"
+    actors[0].kill()
+    assert progress_of(output)["done"] < POSTERS + 1 and run.poll() is None, "the run finished before the kill"
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 1, stderr  # the broken file only
+    assert read_output(output) == read_output(uninterrupted[".jsonl"])
