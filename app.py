@@ -18,8 +18,9 @@ import gradio as gr
 
 from poster_genre import GenreClassifier
 from poster_genre.card_markdown import card_markdown
-from poster_genre.model import default_model
-from poster_genre.page import LEGEND, Handlers
+from poster_genre.model import ModelNotFoundError, default_model
+from poster_genre.page import Handlers
+from poster_genre.page_text import LEGEND
 from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.text import TITLE_LIMIT
 
@@ -100,6 +101,7 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
     invitation += " The words printed on the poster are read and used too." if reads else ""
     gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}."
                 f"{invitation}")
+    unavailable_note(classifier)
     with gr.Row(elem_classes="stack-on-phone"):
         with gr.Column():
             poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Poster",
@@ -136,6 +138,15 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
         report_gallery(reports_dir)
     return Page(poster, title, year, read_words, tag_line, genres, top_k, changed, words, genre, caption, heatmap,
                 boxes, boxes_section, heat_section, gr.State(time_to_live=cache_age), gr.State(False))
+
+
+def unavailable_note(classifier: GenreClassifier) -> None:
+    """Which inputs besides the poster this server cannot use, and why (nothing when it can use them all)."""
+    missing = classifier.unavailable_inputs()
+    if missing:
+        gr.Markdown("**Not available on this server:** " + "; ".join(f"{name}, since {why}" for name, why in
+                                                                     missing.items()) + ". Answers rest on the rest.",
+                    elem_id="unavailable")
 
 
 def examples_section(poster: gr.Image, examples_dir: Path) -> None:
@@ -223,7 +234,12 @@ def main() -> None:
     if busy:
         raise SystemExit(f"app.py: error: cannot serve on {args.host}:{args.port} ({busy}); another server may be "
                          "using it: stop it, or pick another port with --port (or GRADIO_SERVER_PORT).")
-    demo = build_demo(GenreClassifier(args.model, args.threads), args.examples, args.reports, args.cache_age)
+    try:
+        classifier = GenreClassifier(args.model, args.threads)
+    except ModelNotFoundError as error:
+        raise SystemExit(f"app.py: error: {error} Give a model with --model (or POSTER_GENRE_MODEL), or restore "
+                         "model.onnx from the repository.") from None
+    demo = build_demo(classifier, args.examples, args.reports, args.cache_age)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
                 allowed_paths=[str(args.reports)], css=CSS)

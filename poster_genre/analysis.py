@@ -11,19 +11,26 @@ Without a title, a year or words, the answer is the poster model's, unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
 
 import numpy as np
 from PIL import Image
 
 from poster_genre.model import GenreModel
-from poster_genre.preprocess import ImageSource, InvalidImageError, fit_to_input, load_for_model
+from poster_genre.preprocess import (
+    ImageSource,
+    InvalidImageError,
+    fit_to_input,
+    give_back_memory,
+    load_for_model,
+)
 from poster_genre.review import measurements
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
 
 MAX_SIDE = 640  # a kept poster is at most this many pixels on its longer side
+LARGE_IMAGE = 4_000_000  # px: after a batch with an image this large, the memory freed is given back to the system
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,13 @@ def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusa
         probabilities, maps = classifier.probabilities(batch), [None] * len(images)
     read = [words_or_note(item) for item in reading] if read_words else [(None, None)] * len(images)
     answers = iter(zip(images, probabilities, maps, measurements(batch), read))
-    return [_answer(classifier, _analysis(*next(answers)), text) if isinstance(item, Image.Image) else item
-            for item, text in zip(decoded, checked)]
+    results = [_answer(classifier, _analysis(*next(answers)), text) if isinstance(item, Image.Image) else item
+               for item, text in zip(decoded, checked)]
+    large = any(image.width * image.height > LARGE_IMAGE for image in images)
+    del decoded, images, answers, batch, reading  # the decoded images go here (each answer keeps a small copy)
+    if large:
+        give_back_memory()
+    return results
 
 
 def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput, use_words: bool = True) -> Analysis:
@@ -98,7 +110,9 @@ def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput, use_w
 def start_reading(image: Image.Image, threads: int) -> Future | Exception:
     """Start reading the words on a decoded poster in the background (on `threads` onnxruntime threads), or the
     error that kept it from starting."""
-    from poster_genre.words import read_words_later  # the OCR engine loads only when words are read
+    from poster_genre.words import (
+        read_words_later,  # the OCR engine loads only when words are read
+    )
 
     try:
         return read_words_later(image, threads)

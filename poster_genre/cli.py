@@ -103,8 +103,12 @@ def checked_top_k(top_k: int | str, classifier: GenreClassifier, run: argparse.A
 
 def checked_read_words(asked: bool | None, classifier: GenreClassifier, run: argparse.ArgumentParser) -> bool:
     """Whether to read the words: as asked, else when the model can use them (`GenreModel.words_wanted`); a usage
-    error when asked for without the OCR engine; a note when they would be read but not used."""
+    error when asked for without the OCR engine; a note when they would be read but not used, and when a model
+    that uses them answers without them because the OCR engine is not installed."""
     wanted = classifier.words_wanted(asked)
+    if asked is None and classifier.reads_words and not wanted:
+        print(f"{program_name()}: note: the words on the posters are not read: {classifier.words_problem()}; the "
+              "answers rest on the posters (and titles and years) alone.", file=sys.stderr)
     if wanted and asked:
         from poster_genre.words import words_available
 

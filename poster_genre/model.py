@@ -10,16 +10,24 @@ import os
 import platform
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnxruntime as ort
 
 from poster_genre.card import ModelCard
 from poster_genre.rules import review_reasons, tagged
-from poster_genre.text import TextInput, TextInputError, TextModel, TextModelError, text_model_beside
+from poster_genre.text import (
+    TEXT_NAME,
+    TextInput,
+    TextInputError,
+    TextModel,
+    TextModelError,
+    first_line,
+    text_model_beside,
+)
 
 PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
 CHECKOUT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"  # the Space's model, in a clone
@@ -108,12 +116,12 @@ class GenreModel:
                                                 providers=["CPUExecutionProvider"])
             self.card = ModelCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
-            raise ModelNotFoundError(f"Cannot load the model at {path}: {error}") from error
+            raise ModelNotFoundError(f"Cannot load the model at {path}: {first_line(error)}") from error
         self.path = path
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name  # the probabilities
         self.has_maps = MAPS_OUTPUT in {output.name for output in self.session.get_outputs()}
-        self.text_problem = "there is no text model beside it"  # why titles are refused, when they are
+        self.text_problem = f"there is no {TEXT_NAME} beside {path.name}"  # why titles are refused, when they are
         self.text = self._text_model(text_model, None if in_memory else text_model_beside(path))
 
     def _text_model(self, given: str | os.PathLike | bytes | None, beside: Path | None) -> TextModel | None:
@@ -200,11 +208,25 @@ class GenreModel:
     def words_wanted(self, asked: bool | None = None) -> bool:
         """Whether to read the words on a poster: as `asked`, else when this model can use them and the OCR engine
         is installed."""
-        if asked is not None or not self.reads_words:
-            return bool(asked)
-        from poster_genre.words import words_available  # the poster-only path never imports the OCR side
+        return bool(asked) if asked is not None else self.words_problem() is None
 
-        return words_available()
+    def words_problem(self) -> str | None:
+        """Why the words printed on a poster cannot be used here (no words model, or no OCR engine), else None."""
+        if self.text is None:
+            return f"there is no words model ({self.text_problem})"
+        if not self.text.reads_words:
+            return f"the text model beside {self.path.name} has no words model"
+        from poster_genre.words import (
+            words_available,  # the poster-only path never imports the OCR side
+        )
+
+        return None if words_available() else 'the OCR engine is not installed (pip install "poster-genre[words]")'
+
+    def unavailable_inputs(self) -> dict[str, str]:
+        """The inputs besides the poster that this model cannot use here, each with why (empty: it can use all)."""
+        missing = {"the film's title and year": self.text_problem} if self.text is None else {}
+        words = self.words_problem()
+        return {**missing, "the words on the poster": words} if words else missing
 
     def usable(self, text: TextInput) -> TextInput:
         """The part of `text` this model can use: the words read on the poster only with a words model."""

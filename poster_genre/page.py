@@ -26,6 +26,7 @@ from poster_genre.analysis import (
 from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import UnknownGenreError, heat
 from poster_genre.explain import explain as explain_poster
+from poster_genre.page_text import bar_name, given_inputs, tags_markdown, words_markdown
 from poster_genre.preprocess import InvalidImageError
 from poster_genre.rules import MIN_CONFIDENCE
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
@@ -68,43 +69,6 @@ def whole_top_k(top_k: object, highest: int) -> int:
     return int(top_k)
 
 
-def tags_markdown(tags: list[str], most_likely: tuple[str, float], review: list[str]) -> str:
-    """The tag set as chips; when it is empty, the most likely genre as a hint; then why to check the image."""
-    if tags:
-        line = "**Tags:** " + " ".join(f'<span class="tag-chip">{tag}</span>' for tag in tags)
-    else:
-        line = f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
-    unlike = [reason for reason in review if not reason.startswith("unsure")]
-    return line + (f"\n\n**Check this image:** {'; '.join(unlike)}." if unlike else "")
-
-
-def bar_name(genre: str, threshold: float | None, status: dict) -> str:
-    """A genre's name on the page's bars, with what a tag of it means: its threshold and how often its tags were
-    right on the validation films, or that it is a probability only."""
-    if threshold is None:
-        return f"{genre} · probability only"
-    right = f", right {status['precision']:.0%}" if "precision" in status else ""
-    return f"{genre} · tag from {threshold:.0%}{right}"
-
-
-LEGEND = ("A genre is **tagged** when its probability reaches its threshold (*tag from 40%*); *right 62%*: tags of "
-          "that genre were right 62% of the time on the validation films (a genre is tagged only where its tags "
-          "were right at least half the time). *Probability only*: its tags were not right often enough, so it "
-          "is never tagged; its probability is still shown.")
-
-
-def words_markdown(analysis: Analysis, used: bool) -> str:
-    """The words read on the poster, and whether the answer used them (empty when they were not read)."""
-    if analysis.words_note:
-        return f"**Words on the poster:** {analysis.words_note}"
-    if analysis.words is None:
-        return ""
-    if not analysis.words:
-        return "**Words on the poster:** none found; the answer rests on the rest."
-    said = " · ".join(f"`{text}`" for text in analysis.read_texts)
-    return f"**Words read on the poster{'' if used else ' (not used)'}:** {said}"
-
-
 def words_overlay(analysis: Analysis) -> Image.Image | None:
     """The poster with a box around each word read on it (None when none were read)."""
     if not analysis.words:
@@ -140,12 +104,6 @@ class PageAnswer:
         """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy), then the
         heatmap section, shown only beside an answer that has a heatmap."""
         return (*(getattr(self, field.name) for field in fields(self)), gr.Accordion(visible=self.heatmap is not None))
-
-
-def given_inputs(analysis: Analysis) -> str:
-    """What the answer rests on besides the poster, in words: "words, title and year"."""
-    given = analysis.text.inputs[1:]
-    return given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
 
 
 class Handlers:
@@ -262,7 +220,8 @@ class Handlers:
         person should check it (`needs_review`: the top probability is below 0.5, or the image is not like a
         film poster; `review_reason` says which, else null), what the answer rests on (`inputs`) and the words
         read on the poster (`words`, null when not read); the film's title and year, when given, and the words
-        (`read_words`, when the model has a words model) are combined with the poster."""
+        (`read_words`, when the model has a words model) are combined with the poster; `words_note` says why the words
+        were not used when they were asked for (null otherwise)."""
         analysis = self.analysis(poster, title, year, read_words)
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
         review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured)
@@ -270,7 +229,8 @@ class Handlers:
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)},
                 "needs_review": bool(review), "review_reason": "; ".join(review) or None,
                 "inputs": analysis.text.inputs,
-                "words": None if analysis.words is None else list(analysis.read_texts)}
+                "words": None if analysis.words is None else list(analysis.read_texts),
+                "words_note": analysis.words_note}
 
     def explain(self, poster: FileData, genre: str | None = None) -> tuple[FileData, str, float]:
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG, the
@@ -283,10 +243,13 @@ class Handlers:
         return FileData(path=str(target)), shown.genre, round(shown.probability, 4)
 
     def analysis(self, poster: FileData, title: object, year: object, read_words: object) -> Analysis:
+        """The API's analysis of one poster; words asked for that cannot be read here are said in `words_note`."""
         path = uploaded_path(poster)
-        reading = checked_read_words(read_words) and self.classifier.reads_words
+        problem = self.classifier.words_problem() if checked_read_words(read_words) else None
         with refusing():
-            return analyse(self.classifier, path, TextInput.of(title, year), reading)
+            analysis = analyse(self.classifier, path, TextInput.of(title, year), read_words and problem is None)
+        return replace(analysis, words_note=f"The words are not read on this server: {problem}.") if problem else \
+            analysis
 
     def ranked(self, row, top_k: int) -> dict[str, float]:
         return {p.label: round(p.confidence, 4) for p in self.classifier.rank(row, int(top_k))}

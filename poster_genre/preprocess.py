@@ -7,6 +7,8 @@ internally, so nothing here rescales colours.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
 import warnings
 from os import PathLike
@@ -70,6 +72,22 @@ def _decode_jpeg_smaller(image: Image.Image, size: tuple[int, int]) -> None:
     if image.format == "JPEG" and image.mode in ("RGB", "L"):
         side = 2 * max(size)
         image.draft(image.mode, (side, side))
+
+
+@functools.cache
+def _c_library() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to give back this way
+        return None
+
+
+def give_back_memory() -> None:
+    """Give the memory freed after decoding a large image back to the system. glibc keeps freed blocks of this size
+    for reuse, so without it a server's memory stays at its largest image's high-water mark."""
+    library = _c_library()
+    if library is not None and hasattr(library, "malloc_trim"):
+        library.malloc_trim(0)
 
 
 def describe(source: object) -> str:

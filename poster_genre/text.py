@@ -159,6 +159,12 @@ class TextModelError(OSError):
     """A text model file that cannot be read, or that does not fit its poster model; the message says which."""
 
 
+def first_line(error: Exception, limit: int = 200) -> str:
+    """An error's message on one line, at most `limit` characters (onnxruntime's run over several)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class TextModel:
     """The text model and its fusion with one poster model (whose genres it must have, in order)."""
 
@@ -172,7 +178,7 @@ class TextModel:
                                                 providers=["CPUExecutionProvider"])
             self.card = TextCard.from_metadata(self.session.get_modelmeta().custom_metadata_map)
         except Exception as error:  # onnxruntime's own exception types, or a card without its fields
-            raise TextModelError(f"Cannot load the text model at {where}: {error}") from error
+            raise TextModelError(f"Cannot load the text model at {where}: {first_line(error)}") from error
         self.reads_words = "word_indices" in {i.name for i in self.session.get_inputs()}
         self.fusion = {mode: with_words_column(np.asarray(weights, np.float64))
                        for mode, weights in self.card.fusion.items()}

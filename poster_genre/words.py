@@ -9,8 +9,8 @@ importing this module does not import RapidOCR, and the poster-only path never i
 from __future__ import annotations
 
 import functools
-import os
 import importlib.util
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -23,6 +23,10 @@ from poster_genre.text import WORDS_LIMIT as MAX_WORDS
 
 DETECTION_SIDE = 480  # px: the detector scales a poster's shorter side to this (RapidOCR's default is 736)
 MIN_CONFIDENCE = 0.5  # RapidOCR's own text_score default
+READ_SIDES = (512, 1024)  # px: a poster is read on a copy at most this long on its shorter and its longer side
+# (a w500 poster and a thumbnail are read as they are; without it, a large image is detected at up to 2000 px)
+MAX_ASPECT = 4  # a longer side more than this many times the shorter is not read: the detector would scale the
+# shorter side up to DETECTION_SIDE and the longer with it, without bound
 READ_SECONDS = float(os.environ.get("POSTER_GENRE_WORDS_SECONDS", 10))  # a poster whose words take longer is
 # answered without them (about 0.3 s is usual)
 
@@ -43,7 +47,7 @@ class Word:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def scaled(self, factor: float) -> "Word":
+    def scaled(self, factor: float) -> Word:
         """The same word with its box in an image `factor` times the size."""
         return Word(self.text, tuple((x * factor, y * factor) for x, y in self.box), self.confidence)
 
@@ -120,15 +124,32 @@ def _engine(threads: int):
 _LOCK = threading.Lock()  # one engine per process, used by one thread at a time
 
 
+def reading_copy(image: Image.Image) -> Image.Image:
+    """The poster as the reader gets it: scaled down to READ_SIDES (never up), or ValueError for an image too
+    elongated to read in bounded time (MAX_ASPECT)."""
+    short, long = sorted(image.size)
+    if long > MAX_ASPECT * short:
+        raise ValueError(f"the image is {long / short:.0f} times as long as it is wide, unlike a poster; words are "
+                         f"read on images at most {MAX_ASPECT} times as long as wide")
+    scale = min(1.0, READ_SIDES[0] / short, READ_SIDES[1] / long)
+    if scale == 1.0:
+        return image
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                        Image.Resampling.BILINEAR)
+
+
 def read_words(image: Image.Image, threads: int = 1) -> list[Word]:
     """The words on a decoded poster (RGB), most confident first, capped at MAX_WORDS words of MAX_LENGTH
-    characters; [] for a poster with no text. `threads`: the engine's onnxruntime threads (as the image model's)."""
+    characters, their boxes in `image`'s pixels; [] for a poster with no text. `threads`: the engine's onnxruntime
+    threads (as the image model's)."""
+    read = reading_copy(image)
     with _LOCK:
-        output = _engine(threads)(image.convert("RGB"))
+        output = _engine(threads)(read.convert("RGB"))
     texts, scores, boxes = output.txts or (), output.scores or (), output.boxes if output.boxes is not None else ()
     words = [Word(text.strip()[:MAX_LENGTH], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
              for text, score, box in zip(texts, scores, boxes) if text.strip() and score >= MIN_CONFIDENCE]
-    return sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]
+    ranked = sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]
+    return [word.scaled(image.width / read.width) for word in ranked]
 
 
 _READER = ThreadPoolExecutor(1, thread_name_prefix="poster-words")  # reads one poster at a time, off the caller

@@ -90,7 +90,7 @@ def test_a_model_without_a_text_model_refuses_titles_clearly(tmp_path, sample_po
     lonely.write_bytes(MODEL.read_bytes())
     classifier = GenreClassifier(lonely)
     assert classifier.text is None
-    with pytest.raises(TextInputError, match="no text model"):
+    with pytest.raises(TextInputError, match="no model.text.onnx beside model.onnx"):
         classifier.classify(sample_poster, titles=["Kill Zone"])
     assert classifier.classify(sample_poster, titles=[None])  # no title: served as before
 
@@ -187,8 +187,9 @@ def test_the_api_takes_title_and_year_and_old_calls_answer_as_before(client, sam
     titled = client.predict(poster, title="A Nightmare on Elm Street", year=1984, api_name="/predict")
     assert titled != before and set(titled) == set(before)
     tags = client.predict(poster, title="A Nightmare on Elm Street", year="1984", read_words=False, api_name="/tags")
-    assert set(tags) == {"genres", "most_likely", "needs_review", "review_reason", "inputs", "words"}
-    assert tags["inputs"] == ["poster", "title", "year"] and tags["words"] is None  # not read
+    assert set(tags) == {"genres", "most_likely", "needs_review", "review_reason", "inputs", "words", "words_note"}
+    assert tags["inputs"] == ["poster", "title", "year"] and tags["words"] is None  # not asked for, so
+    assert tags["words_note"] is None  # no note either
     with pytest.raises(Exception, match="from 1880 to 2100"):
         client.predict(poster, year=3000, api_name="/predict")
     with pytest.raises(Exception, match="at most 300"):
