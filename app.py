@@ -18,6 +18,7 @@ import gradio as gr
 
 from poster_genre import GenreClassifier
 from poster_genre.card_markdown import card_markdown
+from poster_genre.many import ManyPosters, many_posters_tab
 from poster_genre.model import ModelNotFoundError, default_model
 from poster_genre.page import Handlers
 from poster_genre.page_text import LEGEND
@@ -69,13 +70,15 @@ class Page:
     heat_section: gr.Accordion
     analysis: gr.State
     boxes_open: gr.State  # whether "Where the words are" is open: the boxes are drawn only then
+    answered_with: gr.State  # the title and year the shown answer used
 
     def answer_inputs(self) -> list:
         return [self.title, self.year, self.read_words, self.top_k, self.genre, self.boxes_open]
 
     def answer_outputs(self) -> list:
+        """In the order of `PageAnswer.values`."""
         return [self.analysis, self.genres, self.tag_line, self.changed, self.words, self.caption, self.heatmap,
-                self.boxes, self.heat_section]
+                self.boxes, self.answered_with, self.heat_section, self.boxes_section]
 
 
 CSS = """
@@ -84,26 +87,57 @@ CSS = """
             background: var(--color-accent-soft); border: 1px solid var(--color-accent); font-weight: 600; }
 .card-table table { display: block; overflow-x: auto; max-width: 100%; }
 .card-table th, .card-table td { white-space: nowrap; }
+.many-scroll { overflow-x: auto; max-width: 100%; }
+.many-table img { max-width: none; }
+.many-table td:nth-child(6) { min-width: 16em; }
+.many-table td { vertical-align: top; }
 @media (max-width: 640px) {
   .stack-on-phone { flex-direction: column !important; }
   .stack-on-phone > * { min-width: 100% !important; }
+  #poster-column { display: contents; }
+  #answer-column { order: 1; }
+  #examples { order: 2; }
 }
 """  # the model card's tables scroll sideways instead of wrapping; rows stack on a phone
 
 
-def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, cache_age: int) -> Page:
-    """The page, top to bottom: poster, its title and year and the examples beside the answer; the heatmap
-    (shown with an answer); the model card."""
-    labels = classifier.labels
-    invitation = " Add the film's title and year, if you know them, to combine them with the poster." \
-        if classifier.text else ""
-    reads = classifier.words_wanted()
-    invitation += " The words printed on the poster are read and used too." if reads else ""
-    gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: {', '.join(labels)}."
-                f"{invitation}")
-    unavailable_note(classifier)
-    with gr.Row(elem_classes="stack-on-phone"):
-        with gr.Column():
+FORGET_FILM_ON_DROP = """() => {
+  const boxes = ['#title textarea, #title input', '#year textarea, #year input'];
+  const forget = () => {  // the moment a poster replaces a shown one: not after its upload, when typing has begun
+    if (!document.querySelector('[data-testid="label-output-value"]')) return;  // before the first: kept
+    for (const box of boxes.map(selector => document.querySelector(selector)).filter(box => box && box.value)) {
+      box.value = '';
+      box.dispatchEvent(new Event('input', {bubbles: true}));
+    }
+  };
+  const on = (kind, test) => document.addEventListener(kind, event => { if (test(event.target)) forget(); }, true);
+  on('change', target => target.type === 'file' && target.closest('#poster'));
+  on('drop', target => target.closest && target.closest('#poster'));
+  on('paste', target => target.closest && target.closest('#poster'));
+  on('click', target => target.closest && target.closest('#examples button, #examples .gallery-item'));
+}"""  # the page's script: a poster dropped on one already answered clears the title and year there at that moment
+
+
+def layout(classifier: GenreClassifier, many: ManyPosters, examples_dir: Path, reports_dir: Path, cache_age: int
+           ) -> Page:
+    """The page, top to bottom: one poster (or many, in their own tab); the model card."""
+    header(classifier)
+    with gr.Tab("One poster", elem_id="one-poster"):
+        page = one_poster(classifier, examples_dir, cache_age)
+    with gr.Tab("Many posters", elem_id="many-posters"):
+        many_posters_tab(many)
+    with gr.Accordion("About the model", open=False, elem_id="about"):
+        gr.Markdown(card_markdown(classifier.card), elem_classes="card-table")
+        report_gallery(reports_dir)
+    return page
+
+
+def one_poster(classifier: GenreClassifier, examples_dir: Path, cache_age: int) -> Page:
+    """Poster, its title and year and the examples beside the answer (on a phone: the answer right under the
+    poster, then the examples); the heatmap, shown with an answer."""
+    labels, reads = classifier.labels, classifier.words_wanted()
+    with gr.Row(elem_classes="stack-on-phone", elem_id="one-row"):
+        with gr.Column(elem_id="poster-column"):
             poster = PosterImage(type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Poster",
                                  height=340, elem_id="poster")
             with gr.Row(visible=classifier.text is not None):
@@ -113,7 +147,7 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
                                   min_width=90)
             read_words = gr.Checkbox(reads, label="Read the words on the poster", visible=reads, elem_id="read-words")
             examples_section(poster, examples_dir)
-        with gr.Column():
+        with gr.Column(elem_id="answer-column"):
             tag_line = gr.Markdown(elem_id="tags")
             genres = gr.Label(num_top_classes=len(labels), label="Genres", elem_id="genres")
             gr.Markdown(LEGEND, elem_id="legend")
@@ -126,22 +160,25 @@ def layout(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path, c
     with gr.Accordion("Where it looked", open=True, visible=False, elem_id="where") as heat_section:
         with gr.Row(elem_classes="stack-on-phone"):
             genre = gr.Dropdown([("most likely", MOST_LIKELY), *[(g, g) for g in labels]], value=MOST_LIKELY,
-                                allow_custom_value=True, label="Genre", scale=1, min_width=200, elem_id="heat-genre")
+                                label="Genre", scale=1, min_width=200, elem_id="heat-genre")
             with gr.Column(scale=2, min_width=240):
                 caption = gr.Markdown(elem_id="heat-caption")
                 gr.Markdown("Brighter means more evidence for this genre rather than for the others; the "
                             "scale runs from dark purple through red to pale yellow.")
         heatmap = gr.Image(type="pil", format="jpeg", label="Where it looked", height=420, elem_id="heatmap",
                            interactive=False)
-    with gr.Accordion("About the model", open=False, elem_id="about"):
-        gr.Markdown(card_markdown(classifier.card), elem_classes="card-table")
-        report_gallery(reports_dir)
     return Page(poster, title, year, read_words, tag_line, genres, top_k, changed, words, genre, caption, heatmap,
-                boxes, boxes_section, heat_section, gr.State(time_to_live=cache_age), gr.State(False))
+                boxes, boxes_section, heat_section, gr.State(time_to_live=cache_age), gr.State(False), gr.State())
 
 
-def unavailable_note(classifier: GenreClassifier) -> None:
-    """Which inputs besides the poster this server cannot use, and why (nothing when it can use them all)."""
+def header(classifier: GenreClassifier) -> None:
+    """What the page does, with what it can use, and which inputs besides the poster this server cannot use, and
+    why (nothing when it can use them all)."""
+    invitation = " Add the film's title and year, if you know them, to combine them with the poster." \
+        if classifier.text else ""
+    invitation += " The words printed on the poster are read and used too." if classifier.words_wanted() else ""
+    gr.Markdown(f"# Poster genre\nDrop a movie poster to see how likely each genre is: "
+                f"{', '.join(classifier.labels)}.{invitation}")
     missing = classifier.unavailable_inputs()
     if missing:
         gr.Markdown("**Not available on this server:** " + "; ".join(f"{name}, since {why}" for name, why in
@@ -169,9 +206,12 @@ def report_gallery(reports_dir: Path) -> None:
 
 def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
     """Page events (one model run per upload; re-ranking and re-drawing from the session state) and the API."""
-    page.poster.change(handlers.upload, [page.poster, page.analysis, *page.answer_inputs()],
-                       [*page.answer_outputs(), page.title, page.year], api_visibility="undocumented",
-                       show_progress="minimal", show_progress_on=page.tag_line)
+    dropped = page.poster.change(handlers.forget_film, page.poster, [page.analysis, page.title, page.year],
+                                 queue=False, api_visibility="undocumented")
+    dropped.then(handlers.upload, [page.poster, *page.answer_inputs()], page.answer_outputs(),
+                 api_visibility="undocumented", show_progress="minimal", show_progress_on=page.tag_line).then(
+        handlers.catch_up, [page.answered_with, page.analysis, *page.answer_inputs()], page.answer_outputs(),
+        api_visibility="undocumented", show_progress="hidden")
     gr.on([page.title.submit, page.title.blur, page.year.submit, page.year.blur, page.read_words.change],
           handlers.retext, [page.analysis, *page.answer_inputs()], page.answer_outputs(), api_visibility="undocumented",
           trigger_mode="always_last")  # leaving the title for the year must not drop the year's event
@@ -193,9 +233,11 @@ def connect(page: Page, handlers: Handlers, has_maps: bool) -> None:
 def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Path,
                cache_age: int = CACHE_AGE) -> gr.Blocks:
     """The Space: poster in; probabilities, tags and a heatmap out; examples; the model card."""
+    handlers = Handlers(classifier)
+    many = ManyPosters(classifier, handlers.gate)
     with gr.Blocks(title="Poster genre", delete_cache=(max(1, min(cache_age, 600)), cache_age)) as demo:
-        page = layout(classifier, examples_dir, reports_dir, cache_age)
-        connect(page, Handlers(classifier), classifier.has_maps)
+        page = layout(classifier, many, examples_dir, reports_dir, cache_age)
+        connect(page, handlers, classifier.has_maps)
     return demo
 
 
@@ -242,7 +284,7 @@ def main() -> None:
     demo = build_demo(classifier, args.examples, args.reports, args.cache_age)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
-                allowed_paths=[str(args.reports)], css=CSS)
+                allowed_paths=[str(args.reports)], css=CSS, js=FORGET_FILM_ON_DROP)
 
 
 if __name__ == "__main__":

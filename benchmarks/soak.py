@@ -95,7 +95,7 @@ class Soak:
             try:
                 send(client, endpoint, poster, title, year)
                 outcome = "failed" if refusal else "served"
-            except Exception as error:  # gradio_client raises AppError (or others) for a refusal
+            except Exception as error:  # noqa: BLE001 (gradio_client raises AppError, or others, for a refusal)
                 outcome = "refused" if refusal else "failed"
                 if not refusal:
                     self.failures.append(f"{endpoint} {kind}: {error}")

@@ -192,9 +192,10 @@ class GenreModel:
         for the mode's answers; empty for a model whose card predates the tag rule."""
         return self.card.tag_status if mode is None else self.text.tag_status(mode)
 
-    def needs_review(self, top_probability: float, min_confidence: float, measured: dict) -> list[str]:
+    def needs_review(self, top_probability: float, min_confidence: float, measured: dict, words_found: bool = False
+                     ) -> list[str]:
         """Why an answer needs a person's review (`poster_genre.rules.review_reasons`); empty when it does not."""
-        return review_reasons(top_probability, min_confidence, measured, self.card.review.get("limits"))
+        return review_reasons(top_probability, min_confidence, measured, self.card.review.get("limits"), words_found)
 
     def tagging(self, probabilities: Sequence[float], top_k: int | None = None, mode: str | None = None) -> Tagging:
         """Ranked genres (top_k, default all) and the tag set of one probability row."""

@@ -26,6 +26,7 @@ from poster_genre.analysis import (
 from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import UnknownGenreError, heat
 from poster_genre.explain import explain as explain_poster
+from poster_genre.fairness import SinglesFirst
 from poster_genre.page_text import bar_name, given_inputs, tags_markdown, words_markdown
 from poster_genre.preprocess import InvalidImageError
 from poster_genre.rules import MIN_CONFIDENCE
@@ -99,11 +100,14 @@ class PageAnswer:
     caption: str = ""
     heatmap: Image.Image | None = None
     boxes: Image.Image | None = None  # where the words are
+    answered_with: tuple[str, str] | None = None  # the title and year this answer used
 
-    def values(self) -> tuple:
+    def values(self, words_shown: bool = False) -> tuple:
         """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy), then the
-        heatmap section, shown only beside an answer that has a heatmap."""
-        return (*(getattr(self, field.name) for field in fields(self)), gr.Accordion(visible=self.heatmap is not None))
+        heatmap section, shown only beside an answer that has a heatmap, and "Where the words are", shown only while
+        the words are read (`words_shown`)."""
+        return (*(getattr(self, field.name) for field in fields(self)), gr.Accordion(visible=self.heatmap is not None),
+                gr.Accordion(visible=words_shown))
 
 
 class Handlers:
@@ -112,39 +116,52 @@ class Handlers:
     def __init__(self, classifier: GenreClassifier) -> None:
         self.classifier = classifier
         self.labels = classifier.labels
+        self.gate = SinglesFirst()  # many-poster runs wait between posters while a single poster is answered
         # /explain's PNGs, inside Gradio's cache: Gradio then serves them in place and deletes them at its cache age,
         # as it does uploads (a file outside the cache is copied in, and the original stays for good)
         cache = Path(gr.utils.get_upload_folder())
         cache.mkdir(parents=True, exist_ok=True)
         self.overlays = Path(tempfile.mkdtemp(prefix="explain-", dir=cache))
 
-    def upload(self, poster: str | None, shown: Analysis | None, title: str, year: str, read_words: bool,
-               top_k: int, genre: str | None, boxes_open: bool = False) -> tuple:
-        """The page's one model run per poster (and one reading of its words, when asked); a refused poster
-        clears the previous answer and says why.
+    def forget_film(self, poster: str | None) -> tuple:
+        """Once a poster is dropped (and uploaded): the previous analysis is dropped, so that a title typed while the
+        new one is worked out is not answered with the previous poster (the page's script cleared the previous film's
+        title and year at the drop itself, `app.FORGET_FILM_ON_DROP`); a removed poster clears them here."""
+        return None, *(("", "") if poster is None else (gr.skip(), gr.skip()))
 
-        A poster that replaces another (or its removal) clears the title and year, which were the other film's;
-        a title typed before the first poster is kept and used. Returns the answer, then the title and year."""
-        if poster is None or shown is not None:
-            title, year = "", ""
+    def upload(self, poster: str | None, title: str, year: str, read_words: bool, top_k: int, genre: str | None,
+               boxes_open: bool = False) -> tuple:
+        """The page's one model run per poster (and one reading of its words, when asked); a refused poster
+        clears the previous answer and says why."""
+        words_shown = bool(read_words) and self.classifier.reads_words
         if poster is None:
-            return *PageAnswer().values(), title, year
+            return PageAnswer().values()
         try:
-            analysis = analyse(self.classifier, poster, read_words=bool(read_words) and self.classifier.reads_words)
+            with self.gate.single():
+                analysis = analyse(self.classifier, poster, read_words=words_shown)
         except InvalidImageError as error:
-            return *PageAnswer(tags=f"**Not classified:** {error}").values(), title, year
-        return *self.answer(analysis, title, year, read_words, top_k, genre, boxes_open).values(), title, year
+            return PageAnswer(tags=f"**Not classified:** {error}").values()
+        return self.answer(analysis, title, year, read_words, top_k, genre, boxes_open).values(words_shown)
+
+    def catch_up(self, answered: tuple[str, str] | None, analysis: Analysis | None, title: str, year: str,
+                 read_words: bool, top_k: int, genre: str | None, boxes_open: bool = False) -> tuple:
+        """After an upload's answer: a title or year typed while it was worked out is used now (no model run)."""
+        if analysis is None or answered is None or answered == (title, year):
+            return tuple(gr.skip() for _ in range(len(fields(PageAnswer)) + 2))
+        return self.retext(analysis, title, year, read_words, top_k, genre, boxes_open)
 
     def retext(self, analysis: Analysis | None, title: str, year: str, read_words: bool, top_k: int,
                genre: str | None, boxes_open: bool = False) -> tuple:
         """A new title or year, or the words switched on or off, for the shown poster: the text model and fusion
-        only, no image model run (the words are read the first time they are asked for)."""
+        only, no image model run (the words are read the first time they are asked for). Without a poster shown
+        (or while a dropped one is worked out) nothing changes."""
         if analysis is None:
-            return PageAnswer().values()
+            return tuple(gr.skip() for _ in range(len(fields(PageAnswer)) + 2))
         if read_words and analysis.words is None and analysis.words_note is None and self.classifier.reads_words:
             words, note = words_or_note(start_reading(analysis.image, self.classifier.threads))
             analysis = replace(analysis, words=words, words_note=note)
-        return self.answer(analysis, title, year, read_words, top_k, genre, boxes_open).values()
+        return self.answer(analysis, title, year, read_words, top_k, genre, boxes_open).values(
+            bool(read_words) and self.classifier.reads_words)
 
     def answer(self, shown: Analysis, title: str, year: str, read_words: bool, top_k: int, genre: str | None,
                boxes_open: bool = False) -> PageAnswer:
@@ -162,19 +179,22 @@ class Handlers:
         words = words_markdown(analysis, "words" in analysis.text.inputs) if read_words else ""
         boxes = words_overlay(analysis) if read_words and boxes_open else None
         return PageAnswer(analysis, self.bars(analysis, top_k), self.tags_line(analysis), changed, words,
-                          *self.heat_view(analysis, genre), boxes)
+                          *self.heat_view(analysis, genre), boxes, (title, year))
 
     def tags_line(self, analysis: Analysis) -> str:
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
-        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured)
+        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured,
+                                               bool(analysis.words))
         return tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence), review)
 
     def bars(self, analysis: Analysis, top_k: int) -> dict[str, float]:
-        """The page's bars: the top_k genres, each named with what its tag means (`bar_name`)."""
+        """The page's bars: the top_k genres, and every tagged genre beyond them, each named with what its tag means
+        (`bar_name`)."""
         mode = analysis.text.mode
         thresholds, status = self.classifier.thresholds(mode), self.classifier.tag_status(mode)
+        shown = max(int(top_k), len(self.classifier.tags(analysis.probabilities, mode)))
         return {bar_name(p.label, thresholds[p.label], status.get(p.label, {})): round(p.confidence, 4)
-                for p in self.classifier.rank(analysis.probabilities, int(top_k))}
+                for p in self.classifier.rank(analysis.probabilities, shown)}
 
     def changed_markdown(self, poster_only: Analysis, with_words: Analysis, analysis: Analysis) -> str:
         """Poster alone against poster with the words, and with the words, title and year: the top genres and
@@ -224,7 +244,8 @@ class Handlers:
         were not used when they were asked for (null otherwise)."""
         analysis = self.analysis(poster, title, year, read_words)
         tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
-        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured)
+        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured,
+                                               bool(analysis.words))
         return {"genres": list(tagging.genres),
                 "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)},
                 "needs_review": bool(review), "review_reason": "; ".join(review) or None,
@@ -236,7 +257,7 @@ class Handlers:
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG, the
         genre shown and the poster's probability of it."""
         path = uploaded_path(poster)
-        with refusing():
+        with refusing(), self.gate.single():
             shown = explain_poster(self.classifier, path, genre or None)
         target = self.overlays / f"{hashlib.sha256(f'{path}|{genre}'.encode()).hexdigest()[:24]}.png"
         shown.overlay.save(target)  # the upload's path names its content, so a repeated request rewrites one file
@@ -246,7 +267,7 @@ class Handlers:
         """The API's analysis of one poster; words asked for that cannot be read here are said in `words_note`."""
         path = uploaded_path(poster)
         problem = self.classifier.words_problem() if checked_read_words(read_words) else None
-        with refusing():
+        with refusing(), self.gate.single():
             analysis = analyse(self.classifier, path, TextInput.of(title, year), read_words and problem is None)
         return replace(analysis, words_note=f"The words are not read on this server: {problem}.") if problem else \
             analysis
@@ -255,10 +276,14 @@ class Handlers:
         return {p.label: round(p.confidence, 4) for p in self.classifier.rank(row, int(top_k))}
 
     def heat_view(self, analysis: Analysis, genre: str | None) -> tuple[str, Image.Image | None]:
+        """The heatmap's caption and picture; a genre the model does not serve leaves the heatmap out, saying so,
+        and the rest of the answer stands."""
         if analysis.maps is None:
             return "", None
-        with refusing():
+        try:
             shown = heat(self.classifier, analysis, genre or None)  # "" (the dropdown's "most likely") means None
+        except UnknownGenreError:
+            return f"No heatmap for {genre!r}: choose one of the genres listed.", None
         caption = f"Heat for **{shown.genre}**: {shown.probability:.0%} from the poster alone"
         if analysis.text.mode:
             given = given_inputs(analysis)

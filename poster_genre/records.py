@@ -35,7 +35,7 @@ def record(classifier: GenreClassifier, entry: Entry, result: Analysis | Refusal
         return {**head, "error": result.reason if named else f"{entry.where} ({entry.file}): {result.reason}"}
     tagging = classifier.tagging(result.probabilities, top_k, result.text.mode)
     thresholds = classifier.thresholds(result.text.mode)
-    reasons = classifier.needs_review(tagging.top.confidence, min_confidence, result.measured)
+    reasons = classifier.needs_review(tagging.top.confidence, min_confidence, result.measured, bool(result.words))
     return {**head,
             "labels": [{"label": p.label, "confidence": round(p.confidence, 4), "threshold": thresholds[p.label]}
                        for p in tagging.ranked],

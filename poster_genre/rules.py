@@ -106,23 +106,27 @@ def review_limits(measured: Sequence[Mapping[str, float]]) -> dict[str, float]:
 
 
 def review_reasons(top_probability: float, min_confidence: float, measured: Mapping[str, float],
-                   limits: Mapping[str, float] | None) -> list[str]:
+                   limits: Mapping[str, float] | None, words_found: bool = False) -> list[str]:
     """Why one answer needs a person's review (empty: it does not): its top probability is below
-    `min_confidence`, or (with the card's `limits`) the image is unlike a film poster."""
+    `min_confidence`, or (with the card's `limits`) the image is unlike a film poster, said once with each way it
+    is unlike one (`words_found`: words were read on it, so it is not said to have no title or credits)."""
     reasons = []
     if top_probability < min_confidence:
         reasons.append(f"unsure: the top probability {top_probability:.2f} is below {min_confidence:g}")
     if not limits or not measured:
         return reasons
-    unlike = "not like a film poster:"
+    unlike = []
     if measured["flat_share"] > limits["flat_share_above"]:
-        reasons.append(f"{unlike} {measured['flat_share']:.0%} of it is one colour (a blank or a placeholder?)")
+        unlike.append(f"{measured['flat_share']:.0%} of it is one colour (a blank or a placeholder?)")
     elif measured["colours"] < limits["colours_below"]:
-        reasons.append(f"{unlike} a handful of colours (a screenshot of text, a placeholder or a pattern?)")
+        unlike.append("a handful of colours (a screenshot of text, a placeholder or a pattern?)")
     if measured["detail"] > limits["detail_above"]:
-        reasons.append(f"{unlike} noise-like detail")
+        unlike.append("noise-like detail")
     elif measured["detail"] < limits["detail_below"] or measured["edges"] < limits["edges_below"]:
-        reasons.append(f"{unlike} no sharp edges, no title or credits (a blank, a gradient or a blurred photo?)")
+        unlike.append("no sharp edges (a blank, a gradient or a blurred photo?)" if words_found else
+                      "no sharp edges, no title or credits (a blank, a gradient or a blurred photo?)")
+    if unlike:
+        reasons.append(f"not like a film poster: {' and '.join(unlike)}")
     return reasons
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.appserver import AppServer, free_port  # noqa: F401
+from benchmarks.appserver import CHROMIUM, FLAGS, AppServer, free_port
 from benchmarks.words import with_words_model
 from poster_genre import GenreClassifier
 from poster_genre.rules import FIRST_GENRES
@@ -157,3 +157,13 @@ def client(app_server):
     from gradio_client import Client
 
     return Client(app_server.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium, driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from gradio_client import handle_file
 
-from benchmarks.appserver import CHROMIUM, FLAGS, LABEL, open_page  # noqa: F401
+from benchmarks.appserver import CHROMIUM, FLAGS, LABEL, open_page
 from benchmarks.non_posters import non_posters
 from poster_genre import GenreClassifier
 from tests.conftest import MODEL, REPO, require_card, words_off

@@ -33,7 +33,7 @@ from poster_genre.inputs import RECORD_FIELDS
 from tests.conftest import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 KINDS = ("pycon", "console", "python", "bash", "json", "text")
 SERVED_AT = "http://127.0.0.1:7860/"
 CHECKER = doctest.OutputChecker()

@@ -11,7 +11,14 @@ from PIL import Image, ImageOps
 from benchmarks.localisation import localisation, sample_posters
 from poster_genre import GenreClassifier
 from poster_genre.analysis import model_input
-from poster_genre.explain import DISPLAYED_FORM, colourise, crop_box, evidence, explain, render
+from poster_genre.explain import (
+    DISPLAYED_FORM,
+    colourise,
+    crop_box,
+    evidence,
+    explain,
+    render,
+)
 from tests.conftest import DATA_DIR, MODEL, PRECISIONS, needs_data, synthetic_poster
 
 

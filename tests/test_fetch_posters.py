@@ -46,7 +46,7 @@ class FakeTmdb:
         self.hits = Counter()
         self.queries = []
 
-    def handler(fake):  # noqa: N805 - the server's handler class closes over the fake
+    def handler(fake):
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch==2.13.0)")
 pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytorch is not installed")
 
-from train.lite2 import efficientnet_lite2, load_reference, port  # noqa: E402
+from train.lite2 import efficientnet_lite2, load_reference, port
 
 
 def test_ported_backbone_matches_reference(tmp_path, sample_poster):

@@ -6,10 +6,9 @@ Screenshots of each width are written under pytest's temporary folder (printed w
 
 from __future__ import annotations
 
-import pytest
 from gradio_client import handle_file
 
-from benchmarks.appserver import CHROMIUM, FLAGS, LABEL, open_page
+from benchmarks.appserver import LABEL, open_page
 from tests.conftest import words_off
 from tests.test_browser import pytestmark, sync_api  # noqa: F401
 
@@ -23,14 +22,6 @@ WRAPPED_CELLS = """() => [...document.querySelectorAll('#about table td, #about 
     const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
     return lines.size > 1 || cell.scrollWidth > cell.clientWidth + 1;
 }).map(cell => cell.innerText)"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def fresh_page(browser, app_server, viewport):

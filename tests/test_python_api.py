@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poster_genre import GenreClassifier, InvalidImageError, Refusal, Tagging, TextInputError
+from poster_genre import (
+    GenreClassifier,
+    InvalidImageError,
+    Refusal,
+    Tagging,
+    TextInputError,
+)
 from poster_genre.preprocess import UnsupportedInputError
 from tests.conftest import INT8, MODEL, synthetic_poster
 

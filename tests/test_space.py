@@ -13,7 +13,16 @@ from poster_genre import GenreClassifier
 from poster_genre.analysis import file_probabilities
 from poster_genre.card import IMDB_EVERY_GENRE
 from poster_genre.card_markdown import card_markdown, model_version
-from tests.conftest import DATA_DIR, IMDB_DIR, INT8, MODEL, REPO, needs_both, needs_int8, synthetic_poster
+from tests.conftest import (
+    DATA_DIR,
+    IMDB_DIR,
+    INT8,
+    MODEL,
+    REPO,
+    needs_both,
+    needs_int8,
+    synthetic_poster,
+)
 from train.examples import example_candidates, example_genres, fill_examples
 
 
@@ -133,17 +142,17 @@ def test_retitling_always_compares_with_the_poster_alone(sample_poster):
     def alone(answer: PageAnswer) -> str:
         return answer.changed.split("- Poster alone: ")[1].split("\n")[0]
 
-    def shown(values: tuple) -> PageAnswer:  # the answer's fields, without the heat section, title and year after them
+    def shown(values: tuple) -> PageAnswer:  # the answer's fields, without the sections shown or hidden after them
         return PageAnswer(*values[:len(fields(PageAnswer))])
 
-    plain = shown(handlers.upload(str(sample_poster), None, "", "", False, 3, ""))
-    titled = shown(handlers.upload(str(sample_poster), None, "Zombie Strippers", "", False, 3, ""))
+    plain = shown(handlers.upload(str(sample_poster), "", "", False, 3, ""))
+    titled = shown(handlers.upload(str(sample_poster), "Zombie Strippers", "", False, 3, ""))
     both = shown(handlers.retext(titled.analysis, "Zombie Strippers", "2008", False, 3, ""))
     assert plain.changed == "" and alone(titled) == alone(both) and both.genres != plain.genres
     back = shown(handlers.retext(both.analysis, "  ", "", False, 3, ""))
     assert back.genres == plain.genres and back.tags == plain.tags and back.changed == ""
-    *_, title, year = handlers.upload(str(sample_poster), both.analysis, "Zombie Strippers", "2008", False, 3, "")
-    assert (title, year) == ("", "")  # a poster replacing another clears the other film's title and year
+    assert handlers.forget_film(None) == (None, "", "")  # a removed poster clears the film's title and year
+    assert handlers.forget_film(str(sample_poster))[0] is None  # a new one: the page cleared them at the drop
 
 
 def test_a_model_without_activation_maps_is_served_without_the_heatmap(tmp_path):

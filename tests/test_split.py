@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from poster_genre.rules import FIRST_GENRES
-from tests.conftest import DATA_DIR, make_dataset, make_imdb_dataset, needs_both, needs_data
+from tests.conftest import (
+    DATA_DIR,
+    make_dataset,
+    make_imdb_dataset,
+    needs_both,
+    needs_data,
+)
 from train.data import (
     DEFAULT_IMDB_DIR,
     DEFAULT_PUBLIC_DIR,

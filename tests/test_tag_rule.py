@@ -7,8 +7,14 @@ import pytest
 
 from benchmarks.non_posters import non_posters
 from poster_genre import GenreClassifier
-from poster_genre.rules import TAG_MIN_PRECISION, TAG_MIN_RECALL, prior_shift, tag_threshold, tagged
-from tests.conftest import MODEL, PRECISIONS, require_card
+from poster_genre.rules import (
+    TAG_MIN_PRECISION,
+    TAG_MIN_RECALL,
+    prior_shift,
+    tag_threshold,
+    tagged,
+)
+from tests.conftest import PRECISIONS, require_card
 from train.metrics import precision_recall_f1, tag_statuses
 
 

@@ -16,7 +16,14 @@ from gradio_client import handle_file
 
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse, with_text
-from poster_genre.text import NO_TEXT, TEXT_NAME, TITLE_LIMIT, TextInput, TextInputError, features
+from poster_genre.text import (
+    NO_TEXT,
+    TEXT_NAME,
+    TITLE_LIMIT,
+    TextInput,
+    TextInputError,
+    features,
+)
 from tests.conftest import MODEL, PRECISIONS, REPO, synthetic_poster
 
 needs_text = pytest.mark.skipif(not (REPO / TEXT_NAME).exists(), reason=f"no {TEXT_NAME} beside model.onnx")
