@@ -4,8 +4,9 @@ the answer is worked out, the answer's place on a phone, empty boxes, tags witho
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from gradio_client import handle_file
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from benchmarks.appserver import LABEL
 from poster_genre import GenreClassifier
@@ -117,3 +118,20 @@ def test_a_poster_whose_words_were_read_is_not_told_it_has_no_title():
     assert "no title or credits" in review_reasons(0.9, 0.5, blurred, limits)[0]
     said = review_reasons(0.9, 0.5, blurred, limits, words_found=True)
     assert len(said) == 1 and "no sharp edges" in said[0] and "title" not in said[0]
+
+
+def test_a_tiny_poster_whose_title_was_read_is_not_told_it_has_none(browser, app_server, tmp_path):
+    classifier = GenreClassifier(MODEL)
+    require_card(classifier.card, "review")
+    if not classifier.words_wanted():
+        pytest.skip("the served model reads no words here")
+    tiny = tmp_path / "leon.png"
+    poster = Image.new("RGB", (40, 60), (200, 190, 170))
+    ImageDraw.Draw(poster).text((2, 22), "LEON", font=ImageFont.load_default(size=12), fill=(10, 10, 10))
+    poster.save(tiny)
+    page = fresh_page(browser, app_server, DESKTOP)
+    page.set_input_files("input[type=file]", str(tiny))
+    page.wait_for_selector("#words:has-text('LEON')", timeout=60_000)
+    page.wait_for_selector("#tags:has-text('Check this image')", timeout=60_000)
+    assert "no title or credits" not in page.inner_text("#tags") and "no sharp edges" in page.inner_text("#tags")
+    page.close()
