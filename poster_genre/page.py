@@ -102,6 +102,11 @@ class PageAnswer:
     boxes: Image.Image | None = None  # where the words are
     answered_with: tuple[str, str] | None = None  # the title and year this answer used
 
+    @staticmethod
+    def unchanged() -> tuple:
+        """Every output as it is (the fields and both sections)."""
+        return tuple(gr.skip() for _ in range(len(fields(PageAnswer)) + 2))
+
     def values(self, words_shown: bool = False) -> tuple:
         """The fields in order, as Gradio takes a handler's outputs (the analysis itself, not a copy), then the
         heatmap section, shown only beside an answer that has a heatmap, and "Where the words are", shown only while
@@ -147,7 +152,7 @@ class Handlers:
                  read_words: bool, top_k: int, genre: str | None, boxes_open: bool = False) -> tuple:
         """After an upload's answer: a title or year typed while it was worked out is used now (no model run)."""
         if analysis is None or answered is None or answered == (title, year):
-            return tuple(gr.skip() for _ in range(len(fields(PageAnswer)) + 2))
+            return PageAnswer.unchanged()
         return self.retext(analysis, title, year, read_words, top_k, genre, boxes_open)
 
     def retext(self, analysis: Analysis | None, title: str, year: str, read_words: bool, top_k: int,
@@ -156,7 +161,7 @@ class Handlers:
         only, no image model run (the words are read the first time they are asked for). Without a poster shown
         (or while a dropped one is worked out) nothing changes."""
         if analysis is None:
-            return tuple(gr.skip() for _ in range(len(fields(PageAnswer)) + 2))
+            return PageAnswer.unchanged()
         if read_words and analysis.words is None and analysis.words_note is None and self.classifier.reads_words:
             words, note = words_or_note(start_reading(analysis.image, self.classifier.threads))
             analysis = replace(analysis, words=words, words_note=note)
