@@ -129,17 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser()
     args = arguments.parse_args(argv)
     run = args.usage  # errors below show `classify`'s usage
-    fmt = format_for(args.output, args.format) if args.output else args.format
-    if fmt == "parquet" and not args.output:
-        run.error("Parquet is written to a file or folder: give --output PATH")
-    if fmt == "parquet":
-        try:
-            parquet_modules()
-        except ImportError as error:
-            run.error(str(error))
-    if args.output and not is_uri(args.output) and format_for(args.output, None) and \
-            not Path(args.output).resolve().parent.is_dir():
-        run.error(f"--output: no folder {Path(args.output).resolve().parent} to write {Path(args.output).name} in")
+    fmt = checked_format(args.output, args.format, run)
     if args.ray and args.explain:
         run.error("--explain writes heatmaps on this machine; it cannot be combined with --ray")
     if args.explain:
@@ -203,6 +193,25 @@ def run_output(args: argparse.Namespace, entries: list[Entry], classifier: Genre
         print(f"{program_name()}: resuming {args.output}: {output.done} of {output.total} inputs were done before"
               f"{' (the run is complete)' if output.done == output.total else ''}.", file=sys.stderr)
     return output
+
+
+def checked_format(output: str | None, asked: str, run: argparse.ArgumentParser) -> str:
+    """The records' format (an --output file's suffix wins over --format), or a usage error saying why the output
+    cannot be written."""
+    fmt = format_for(output, asked) if output else asked
+    if fmt == "parquet" and not output:
+        run.error("Parquet is written to a file or folder: give --output PATH")
+    if fmt == "parquet":
+        try:
+            parquet_modules()
+        except ImportError as error:
+            run.error(str(error))
+    if output and is_uri(output) and format_for(output, None):
+        run.error(f"--output: {output} is one file in an object store; a file is written on this machine (a local "
+                  "path), and an object store takes a folder of parallel files with --ray (a prefix without a suffix)")
+    if output and not is_uri(output) and format_for(output, None) and not Path(output).resolve().parent.is_dir():
+        run.error(f"--output: no folder {Path(output).resolve().parent} to write {Path(output).name} in")
+    return fmt
 
 
 def make_explain_folder(folder: Path, run: argparse.ArgumentParser) -> None:

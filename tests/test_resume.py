@@ -117,6 +117,8 @@ def test_resuming_another_command_is_refused_saying_what_differs(catalogue, unin
 def test_resume_needs_an_output_file(sample_poster, tmp_path):
     result = run_cli(str(sample_poster), "--resume")
     assert result.returncode == 2 and "--resume continues an --output file" in result.stderr
+    one_object = run_cli(str(sample_poster), "--output", "s3://bucket/tags.jsonl")
+    assert one_object.returncode == 2 and "a file is written on this machine" in one_object.stderr
 
 
 def test_a_ray_run_whose_actor_is_killed_still_writes_every_record_once(catalogue, uninterrupted, tmp_path):
