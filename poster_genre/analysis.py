@@ -110,9 +110,8 @@ def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput, use_w
 def start_reading(image: Image.Image, threads: int) -> Future | Exception:
     """Start reading the words on a decoded poster in the background (on `threads` onnxruntime threads), or the
     error that kept it from starting."""
-    from poster_genre.words import (
-        read_words_later,  # the OCR engine loads only when words are read
-    )
+    # the OCR engine loads only when words are read
+    from poster_genre.words import read_words_later
 
     try:
         return read_words_later(image, threads)

@@ -1,6 +1,7 @@
 """Batch tagging for catalogues.
 
-    poster-genre classify PATH... [--top-k K|all] [--min-confidence P] [--output FILE | --format jsonl|csv]
+    poster-genre classify PATH... [--top-k K|all] [--min-confidence P]
+                                  [--output FILE [--resume | --overwrite] | --format jsonl|csv]
                                   [--explain DIR] [--ray [ADDRESS]]
     (or: python -m poster_genre classify ...)
 
@@ -18,6 +19,9 @@ naming the row. Each record's `inputs` says what it rests on. Files in a walked 
 not images by their suffix are listed on stderr as skipped.
 Records go to stdout, or to --output (JSONL, CSV or Parquet by its suffix; with --ray, a path
 without one of those suffixes is a folder of parallel files in --format). Progress goes to stderr.
+An --output file is written a batch at a time with FILE.progress.json beside it: --resume continues
+a run that was stopped (even killed) where it left off, each input's record once; an existing
+FILE is refused unless --resume or --overwrite says what to do with it.
 The model is --model, else $POSTER_GENRE_MODEL, else the model bundled with the package.
 
 --ray runs the same analysis on a Ray cluster: a local one without ADDRESS, else `auto` or a

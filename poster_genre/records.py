@@ -139,6 +139,6 @@ def parquet_modules():
 
 
 def write(records: Iterable[dict], out: TextIO, fmt: str, top_k: int, carried: list[str] | None = None) -> None:
-    """Records to `out` as JSONL or CSV; `carried`: the catalogue columns (None: no catalogue). Files are written
-    by `poster_genre.runs`, a batch at a time."""
+    """Records to an open text stream as JSONL or CSV; `carried`: the catalogue columns (None: no catalogue). The
+    CLI's output files are written by `poster_genre.runs`, a batch at a time."""
     write_csv(records, out, top_k, carried) if fmt == "csv" else write_jsonl(records, out)
