@@ -136,3 +136,12 @@ def test_a_ray_run_whose_actor_is_killed_still_writes_every_record_once(catalogu
     _, stderr = run.communicate(timeout=300)
     assert run.returncode == 1, stderr  # the broken file only
     assert read_output(output) == read_output(uninterrupted[".jsonl"])
+
+
+def test_a_ray_folder_that_holds_files_is_refused_not_mixed(sample_poster, tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "earlier.json").write_text("{}\n")
+    result = run_cli(str(sample_poster), "--ray", "--output", str(folder))
+    assert result.returncode == 2 and "is not empty" in result.stderr
+    assert [p.name for p in folder.iterdir()] == ["earlier.json"]
