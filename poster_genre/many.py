@@ -26,7 +26,7 @@ from poster_genre.page import checked_read_words, refuse, whole_top_k
 from poster_genre.records import records_of, write
 from poster_genre.rules import MIN_CONFIDENCE
 
-MAX_POSTERS = 100  # posters a run: about 30 s with the words read on 2 cores (docs/benchmarks.md)
+MAX_POSTERS = 100  # posters a run (its time and memory on 2 cores: docs/benchmarks.md)
 TOP_K = 3  # genres listed per record, as the CLI's default
 THUMBNAIL = 72  # px: the table's thumbnails' longer side
 CLI_HINT = ('for more, use the command line: pip install "poster-genre[words]", then '
