@@ -11,7 +11,6 @@ and years, as the CLI's catalogues do. Needs Gradio (`pip install "poster-genre[
 import base64
 import html
 import io
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from poster_genre.analysis import Analysis, Refusal
 from poster_genre.classifier import GenreClassifier
 from poster_genre.fairness import SinglesFirst
 from poster_genre.inputs import Entry, carried_columns, read_catalogue
-from poster_genre.page import checked_read_words, refuse, whole_top_k
+from poster_genre.page import cache_folder, checked_read_words, refuse, whole_top_k
 from poster_genre.records import records_of, write
 from poster_genre.rules import MIN_CONFIDENCE
 
@@ -138,9 +137,7 @@ class ManyPosters:
 
 def downloads(records: list[dict], carried: list[str] | None) -> list[str]:
     """The records as the CLI writes them, CSV and JSONL, in a folder of Gradio's cache (gone at its cache age)."""
-    folder = Path(gr.utils.get_upload_folder())
-    folder.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="many-", dir=folder))
+    folder = cache_folder("many-")
     paths = []
     for fmt in ("csv", "jsonl"):
         paths.append(str(folder / f"poster-genres.{fmt}"))

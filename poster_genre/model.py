@@ -217,9 +217,8 @@ class GenreModel:
             return f"there is no words model ({self.text_problem})"
         if not self.text.reads_words:
             return f"the text model beside {self.path.name} has no words model"
-        from poster_genre.words import (
-            words_available,  # the poster-only path never imports the OCR side
-        )
+        # the poster-only path never imports the OCR side
+        from poster_genre.words import words_available
 
         return None if words_available() else 'the OCR engine is not installed (pip install "poster-genre[words]")'
 

@@ -115,6 +115,14 @@ class PageAnswer:
                 gr.Accordion(visible=words_shown))
 
 
+def cache_folder(prefix: str) -> Path:
+    """A new folder inside Gradio's cache for files the server writes: Gradio serves them in place and deletes them
+    at its cache age, as it does uploads (a file outside the cache is copied in, and the original stays for good)."""
+    cache = Path(gr.utils.get_upload_folder())
+    cache.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=cache))
+
+
 class Handlers:
     """The page's handlers and the API's endpoints, over one classifier and its one analysis path."""
 
@@ -122,16 +130,11 @@ class Handlers:
         self.classifier = classifier
         self.labels = classifier.labels
         self.gate = SinglesFirst()  # many-poster runs wait between posters while a single poster is answered
-        # /explain's PNGs, inside Gradio's cache: Gradio then serves them in place and deletes them at its cache age,
-        # as it does uploads (a file outside the cache is copied in, and the original stays for good)
-        cache = Path(gr.utils.get_upload_folder())
-        cache.mkdir(parents=True, exist_ok=True)
-        self.overlays = Path(tempfile.mkdtemp(prefix="explain-", dir=cache))
+        self.overlays = cache_folder("explain-")  # /explain's PNGs
 
     def forget_film(self, poster: str | None) -> tuple:
-        """Once a poster is dropped (and uploaded): the previous analysis is dropped, so that a title typed while the
-        new one is worked out is not answered with the previous poster (the page's script cleared the previous film's
-        title and year at the drop itself, `app.FORGET_FILM_ON_DROP`); a removed poster clears them here."""
+        """Once a poster is uploaded: the previous analysis goes, so no title typed meanwhile is answered with it (the
+        page's script cleared the old title and year at the drop, `app.FORGET_FILM_ON_DROP`); a removal clears them."""
         return None, *(("", "") if poster is None else (gr.skip(), gr.skip()))
 
     def upload(self, poster: str | None, title: str, year: str, read_words: bool, top_k: int, genre: str | None,

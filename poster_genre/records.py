@@ -105,11 +105,14 @@ def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
         out.write(json.dumps(item) + "\n")
 
 
-def write_csv(records: Iterable[dict], out: TextIO, top_k: int, carried: list[str] | None = None) -> None:
+def write_csv(records: Iterable[dict], out: TextIO, top_k: int, carried: list[str] | None = None,
+              header: bool = True) -> None:
     """Flat CSV: file, [catalogue, row, carried columns,] label_1, confidence_1, ..., genres, inputs and words
-    (`|`-joined; a `|` read on a poster becomes `/`), needs_review, review_reason, words_note, explanation, error."""
+    (`|`-joined; a `|` read on a poster becomes `/`), needs_review, review_reason, words_note, explanation, error;
+    the header first unless `header` is false (rows added to a file that has it)."""
     writer = csv.DictWriter(out, csv_columns(top_k, carried), lineterminator="\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     for item in records:
         writer.writerow(csv_row(item))
 
@@ -138,7 +141,9 @@ def parquet_modules():
     return pyarrow, parquet
 
 
-def write(records: Iterable[dict], out: TextIO, fmt: str, top_k: int, carried: list[str] | None = None) -> None:
-    """Records to an open text stream as JSONL or CSV; `carried`: the catalogue columns (None: no catalogue). The
-    CLI's output files are written by `poster_genre.runs`, a batch at a time."""
-    write_csv(records, out, top_k, carried) if fmt == "csv" else write_jsonl(records, out)
+def write(records: Iterable[dict], out: TextIO, fmt: str, top_k: int, carried: list[str] | None = None,
+          header: bool = True) -> None:
+    """Records to an open text stream as JSONL or CSV (with its header unless `header` is false); `carried`: the
+    catalogue columns (None: no catalogue). The CLI's output files are written by `poster_genre.runs`, a batch at a
+    time."""
+    write_csv(records, out, top_k, carried, header) if fmt == "csv" else write_jsonl(records, out)

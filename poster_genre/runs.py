@@ -11,7 +11,6 @@ the model's files, the options): resuming another command is refused, saying wha
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poster_genre.inputs import Entry
-from poster_genre.records import csv_columns, csv_row, parquet_modules, record_schema
+from poster_genre.records import parquet_modules, record_schema, write
 
 PROGRESS_SUFFIX = ".progress.json"
 PARTIAL_SUFFIX = ".partial.jsonl"
@@ -72,7 +71,8 @@ class RunOutput:
     path: Path
     fmt: str
     command: dict
-    columns: list[str]  # the CSV header (CSV only)
+    top_k: int  # genres each record lists (the CSV's columns)
+    carried: list[str] | None  # the catalogue columns the records carry (None: no catalogue)
     done: int = 0  # inputs whose records are written
     errors: int = 0  # of them, error records
     size: int = 0  # bytes of the data file that hold those records
@@ -103,19 +103,16 @@ class RunOutput:
         self.size += len(data)
         self.save()
 
-    def encoded(self, records: list[dict]) -> bytes:
-        if self.fmt != "csv":
-            return "".join(json.dumps(item) + "\n" for item in records).encode()
+    def encoded(self, records: list[dict], header: bool = False) -> bytes:
+        """Records as the data file holds them (JSONL, or CSV rows with the header only when asked)."""
         text = io.StringIO()
-        writer = csv.DictWriter(text, self.columns, lineterminator="\n")
-        writer.writerows(csv_row(item) for item in records)
+        write(records, text, "csv" if self.fmt == "csv" else "jsonl", self.top_k, self.carried, header)
         return text.getvalue().encode()
 
     def finish(self) -> None:
         """Mark the run complete, writing the Parquet file from the gathered records first."""
         if self.fmt == "parquet" and self.data_file.exists():
-            write_parquet_from(self.data_file, self.path, self.command.get("explain") is not None,
-                               self.command.get("carried"))
+            write_parquet_from(self.data_file, self.path, self.command.get("explain") is not None, self.carried)
             self.data_file.unlink()
         self.complete = True
         self.save()
@@ -138,7 +135,7 @@ def open_run(path: Path, fmt: str, top_k: int, carried: list[str] | None, comman
     """The output of a run: a new one, or with `resume` the earlier run of the same command, continued after its
     last counted record. An existing output is never mixed with a new run: without `resume` it is refused unless
     `overwrite` replaces it."""
-    output = RunOutput(path, fmt, command, csv_columns(top_k, carried) if fmt == "csv" else [])
+    output = RunOutput(path, fmt, command, top_k, carried)
     earlier = load_progress(output)
     if resume and earlier is not None:
         return continued(output, earlier)
@@ -159,8 +156,8 @@ def load_progress(output: RunOutput) -> RunOutput | None:
         return None
     except (OSError, ValueError) as error:
         raise RunOutputError(f"cannot read {output.progress_file}: {error}. Give --overwrite to start again.") from None
-    return RunOutput(output.path, output.fmt, state["command"], output.columns, state["done"], state["errors"],
-                     state["bytes"], state["complete"])
+    return RunOutput(output.path, output.fmt, state["command"], output.top_k, output.carried, state["done"],
+                     state["errors"], state["bytes"], state["complete"])
 
 
 def continued(output: RunOutput, earlier: RunOutput) -> RunOutput:
@@ -183,11 +180,7 @@ def started(output: RunOutput) -> RunOutput:
     """A new run's empty output (a CSV with its header), and its progress file."""
     for leftover in (output.path, output.data_file, output.progress_file):
         leftover.unlink(missing_ok=True)
-    header = b""
-    if output.fmt == "csv":
-        text = io.StringIO()
-        csv.DictWriter(text, output.columns, lineterminator="\n").writeheader()
-        header = text.getvalue().encode()
+    header = output.encoded([], header=True)
     output.data_file.write_bytes(header)
     output.size = len(header)
     output.save()
