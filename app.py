@@ -17,6 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 from poster_genre import GenreClassifier
+from poster_genre.cache import clean_cache_forever
 from poster_genre.card_markdown import card_markdown
 from poster_genre.many import ManyPosters, many_posters_tab
 from poster_genre.model import ModelNotFoundError, default_model
@@ -235,7 +236,7 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
     """The Space: poster in; probabilities, tags and a heatmap out; examples; the model card."""
     handlers = Handlers(classifier)
     many = ManyPosters(classifier, handlers.gate)
-    with gr.Blocks(title="Poster genre", delete_cache=(max(1, min(cache_age, 600)), cache_age)) as demo:
+    with gr.Blocks(title="Poster genre") as demo:  # its files leave at cache_age: clean_cache_forever, in main
         page = layout(classifier, many, examples_dir, reports_dir, cache_age)
         connect(page, handlers, classifier.has_maps)
     return demo
@@ -282,6 +283,7 @@ def main() -> None:
         raise SystemExit(f"app.py: error: {error} Give a model with --model (or POSTER_GENRE_MODEL), or restore "
                          "model.onnx from the repository.") from None
     demo = build_demo(classifier, args.examples, args.reports, args.cache_age)
+    clean_cache_forever(demo, args.cache_age)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
                 allowed_paths=[str(args.reports)], css=CSS, js=FORGET_FILM_ON_DROP)

@@ -18,10 +18,11 @@ import gradio as gr
 from gradio.data_classes import FileData
 
 from poster_genre.analysis import Analysis, Refusal
+from poster_genre.cache import cache_folder
 from poster_genre.classifier import GenreClassifier
 from poster_genre.fairness import SinglesFirst
 from poster_genre.inputs import Entry, carried_columns, read_catalogue
-from poster_genre.page import cache_folder, checked_read_words, refuse, whole_top_k
+from poster_genre.page import checked_read_words, refuse, whole_top_k
 from poster_genre.records import records_of, write
 from poster_genre.rules import MIN_CONFIDENCE
 

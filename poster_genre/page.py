@@ -6,11 +6,9 @@
 
 # No `from __future__ import annotations`: gr.api reads the endpoints' return types (a tuple is several outputs).
 import hashlib
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 
 import gradio as gr
 from gradio.data_classes import FileData
@@ -23,6 +21,7 @@ from poster_genre.analysis import (
     with_text,
     words_or_note,
 )
+from poster_genre.cache import cache_folder
 from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import UnknownGenreError, heat
 from poster_genre.explain import explain as explain_poster
@@ -113,14 +112,6 @@ class PageAnswer:
         the words are read (`words_shown`)."""
         return (*(getattr(self, field.name) for field in fields(self)), gr.Accordion(visible=self.heatmap is not None),
                 gr.Accordion(visible=words_shown))
-
-
-def cache_folder(prefix: str) -> Path:
-    """A new folder inside Gradio's cache for files the server writes: Gradio serves them in place and deletes them
-    at its cache age, as it does uploads (a file outside the cache is copied in, and the original stays for good)."""
-    cache = Path(gr.utils.get_upload_folder())
-    cache.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=cache))
 
 
 class Handlers:
