@@ -1,4 +1,4 @@
-"""What the ensemble costs: the served int8 ensemble, and the fp32 ensemble, against one fp32 model of the same
+"""What the ensemble costs: the served ensemble against one model of the same
 backbone and input size, per poster at batch 1 and 8, in alternating blocks in one run (`median_seconds`).
 
     python -m benchmarks.ensemble [--single artifacts/model_v3.onnx]
@@ -23,17 +23,14 @@ REPO = Path(__file__).resolve().parents[1]
 SINGLE = REPO / "artifacts" / "model_v3.onnx"
 
 
-def ensemble_cost(posters: list[Path], single: Path, ensemble: Path = REPO / "model.onnx",
-                  ensemble_int8: Path = REPO / "model.int8.onnx") -> dict:
-    models = {"single_fp32": GenreClassifier(single), "ensemble_int8": GenreClassifier(ensemble_int8),
-              "ensemble_fp32": GenreClassifier(ensemble)}
+def ensemble_cost(posters: list[Path], single: Path, ensemble: Path = REPO / "model.onnx") -> dict:
+    models = {"single_fp32": GenreClassifier(single), "ensemble_fp32": GenreClassifier(ensemble)}
     rows = {"baseline": f"{single.name} (fp32, one model)", "members": len(models["ensemble_fp32"].card.members)}
     for size in (1, 8):
         batch = model_input(models["single_fp32"], posters[:size])
         seconds = median_seconds({name: (lambda m=m: m.probabilities(batch)) for name, m in models.items()})
         base = seconds["single_fp32"]
         rows[f"batch{size}"] = {**{f"{n}_ms_per_poster": round(1000 * t / size, 1) for n, t in seconds.items()},
-                                "int8_ensemble_vs_single_fp32": round(seconds["ensemble_int8"] / base, 3),
                                 "fp32_ensemble_vs_single_fp32": round(seconds["ensemble_fp32"] / base, 3)}
     return rows
 

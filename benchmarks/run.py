@@ -1,6 +1,6 @@
 """Speed and size figures, each printed as a ratio against a baseline measured in the same run.
 
-    python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli ray int8 title]
+    python -m benchmarks.run [--data-dir ../shared/data] [--only latency versions explain cold_start memory cli ray title]
 
 Timed comparisons run their candidates in alternating blocks (`median_seconds`), medians of 30 runs.
 
@@ -23,8 +23,7 @@ Figures 1-7 run the fp32 model.onnx (the model Keras and the previous version ar
    imports gradio (the floor of any Gradio app).
 6. cli: CLI images/second on the shared posters, against one onnxruntime call per image (both fp32).
 7. ray: `classify --ray` on a local Ray against the local CLI, same 1,000 posters and cores; Ray's start-up.
-8. int8: the served int8 copy against fp32 at batch 1, and both sizes (accuracy: reports/int8.json).
-9. title: a request with a title and year against a poster-only one (the served model, from the file).
+8. title: a request with a title and year against a poster-only one (the served model, from the file).
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 MODEL = REPO / "model.onnx"
 PREVIOUS = REPO / "artifacts" / "model_v2.onnx"  # version 1's single-label models are no longer served
-SERVED_INT8 = REPO / "model.int8.onnx"
 
 
 def keras_model(card):
@@ -219,9 +217,9 @@ def cli(posters: list[Path]) -> dict:
 
 def ray_cli(posters: list[Path]) -> dict:
     """`classify --ray` (a local Ray on this machine's cores) against the local CLI on the same posters, for
-    the fp32 and the served int8 model; Ray's start-up: the same two commands on one poster."""
+    the served model; Ray's start-up: the same two commands on one poster."""
     rows = {}
-    for name, model in (("fp32", MODEL), ("int8", SERVED_INT8)):
+    for name, model in (("served", MODEL),):
         seconds = {"local": cli_seconds(posters, model=model), "ray": cli_seconds(posters, "--ray", model=model)}
         one = {"local": cli_seconds(posters[:1], model=model), "ray": cli_seconds(posters[:1], "--ray", model=model)}
         startup = one["ray"] - one["local"]
@@ -231,20 +229,6 @@ def ray_cli(posters: list[Path]) -> dict:
                       "ray_images_per_s_after_startup": round(len(posters) / max(seconds["ray"] - startup, 1e-9), 1),
                       "ratio_after_startup": round(seconds["local"] / max(seconds["ray"] - startup, 1e-9), 2)}
     return rows
-
-
-def int8() -> dict:
-    """The served int8 copy against fp32 at batch 1 (alternating blocks, one run); its accuracy against
-    fp32 is `python -m export.quantize`'s report (reports/int8.json)."""
-    from export.quantize import latency_ratio
-
-    served = SERVED_INT8
-    if not served.exists():
-        return {"skipped": "no model.int8.onnx (python -m export.quantize writes it where it meets the rule)"}
-    _, _, val = tmdb_split(data_dir_from_env())
-    inputs = model_input(GenreClassifier(MODEL), [val[0].path])
-    return {**latency_ratio(MODEL, served, inputs), "fp32_mb": round(MODEL.stat().st_size / 1e6, 1),
-            "int8_mb": round(served.stat().st_size / 1e6, 1)}
 
 
 def title_cost(posters: list[Path]) -> dict:
@@ -265,7 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--only", nargs="+",
-                        choices=("latency", "versions", "explain", "cold_start", "memory", "cli", "ray", "int8",
+                        choices=("latency", "versions", "explain", "cold_start", "memory", "cli", "ray",
                                  "title"))
     parser.add_argument("--previous", type=Path, default=PREVIOUS, help="the previous model, for `versions`")
     parser.add_argument("--cli-posters", type=int, default=200)
@@ -282,7 +266,6 @@ def main() -> None:
         "memory": lambda: memory(paths[0]),
         "cli": lambda: cli([p.path for p in read_tmdb(args.data_dir)][: args.cli_posters]),
         "ray": lambda: ray_cli([p.path for p in read_tmdb(args.data_dir)][: args.ray_posters]),
-        "int8": int8,
         "title": lambda: title_cost(paths),
     }
     for name in args.only or figures:

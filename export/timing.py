@@ -1,4 +1,4 @@
-"""Timing shared by export (the int8 rule's speed check) and the benchmarks: medians in alternating blocks."""
+"""Timing for the benchmarks: medians in alternating blocks."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@
 The ONNX input is float32 NHWC raw RGB 0..255 with a dynamic batch. The first output is the
 probabilities (one sigmoid per served genre), the second
 the per-genre activation maps (export/activation_maps.py). Parity with Keras, of both outputs, is
-checked on real posters (below 1e-4: probabilities absolute, maps relative to their scale) before the file is kept. `--int8` also
-writes a statically quantized copy (see export/quantize.py).
+checked on real posters (below 1e-4: probabilities absolute, maps relative to their scale) before the file is kept.
 """
 
 from __future__ import annotations
@@ -112,14 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--imdb-dir", default=str(imdb_dir_from_env()), help='IMDb poster folder, or "none"')
     parser.add_argument("--version", default=__version__, help="written into the model card")
     parser.add_argument("--parity-count", type=int, default=16)
-    parser.add_argument("--int8", type=Path, help="also write an int8 model here and report it")
     args = parser.parse_args(argv)
     imdb_dir = None if args.imdb_dir.lower() == "none" else Path(args.imdb_dir)
     export(args.model, args.report, args.output, args.data_dir, imdb_dir, args.version, args.parity_count)
-    if args.int8:
-        from export.quantize import quantize_and_report
-
-        quantize_and_report(args.output, args.int8, args.data_dir, args.report.parent / "int8.json")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
+from poster_genre.answer import Tagging
 from poster_genre.model import GenreModel
 from poster_genre.preprocess import (
     ImageSource,
@@ -27,6 +28,7 @@ from poster_genre.preprocess import (
     load_for_model,
 )
 from poster_genre.review import measurements
+from poster_genre.rules import MIN_CONFIDENCE
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
 
 MAX_SIDE = 640  # a kept poster is at most this many pixels on its longer side
@@ -62,6 +64,24 @@ class Refusal:
 
     reason: str
     error: type[ValueError] = InvalidImageError  # what the Python API raises for it
+
+    def to_dict(self) -> dict:
+        """The record's field for a poster that could not be tagged."""
+        return {"error": self.reason}
+
+
+def answer(classifier: GenreModel, analysis: Analysis, top_k: int | None = None,
+           min_confidence: float = MIN_CONFIDENCE) -> Tagging:
+    """The one answer of an analysis (`poster_genre.answer.Tagging`): the top_k genres (default all) with their
+    thresholds, the tag set, the review rule's verdict at `min_confidence`, what it rests on and the words."""
+    probabilities, mode = analysis.probabilities, analysis.text.mode
+    thresholds = classifier.thresholds(mode)
+    ranked = tuple(replace(p, threshold=thresholds[p.label]) for p in classifier.rank(probabilities, top_k))
+    reasons = classifier.needs_review(float(np.max(probabilities)), min_confidence, analysis.measured,
+                                      bool(analysis.words))
+    return Tagging(ranked, tuple(classifier.tags(probabilities, mode)), bool(reasons), "; ".join(reasons) or None,
+                   tuple(analysis.text.inputs), None if analysis.words is None else analysis.read_texts,
+                   analysis.words_note)
 
 
 def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusal],

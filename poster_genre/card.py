@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 
-MULTI_LABEL = "multi-label"  # one sigmoid per genre, tagged at per-genre thresholds: every model served (v2 on)
-VERSION_1_KIND = "single-label"  # version 1's softmax models (cards without a kind): no longer served
-TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "precision", "serving_rule", "tag_rule")
+MULTI_LABEL = "multi-label"  # one sigmoid per genre, tagged at per-genre thresholds: the only kind served
+TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "serving_rule", "tag_rule")
 IMDB_EVERY_GENRE = "imdb_all_genres"  # figures over every genre of a model with more than the five (IMDb posters)
-PRECISIONS = ("fp32", "int8")
 
 
-CARD_SOURCES = ("all", "imdb", "tmdb", "tmdb_v1", IMDB_EVERY_GENRE)  # the per-source figures a card keeps
+COLLECTED_GENRE = "tmdb_collected"  # the TMDB validation posters against the one genre each was collected under
+CARD_SOURCES = ("all", "imdb", "tmdb", COLLECTED_GENRE, IMDB_EVERY_GENRE)  # the per-source figures a card keeps
+FIGURE_PARTS = ("metrics", "probe", "baseline")  # the card's fields that hold figures per source
+FORMER_SOURCE_NAMES = {"tmdb_v1": COLLECTED_GENRE}  # a source's name in the cards of models exported before it
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class SourceFigures:
     top1_in_genres: float | None = None
     sample_f1: float | None = None
     ece: float | None = None  # expected calibration error over all (poster, genre) pairs
-    accuracy: float | None = None  # version 1's TMDB posters: the most likely genre against the collected one
+    accuracy: float | None = None  # the collected-genre posters: the most likely genre against the collected one
     macro_f1: float | None = None
     top2_accuracy: float | None = None
     average_precision: dict = field(default_factory=dict)  # genre -> AP
@@ -68,14 +69,12 @@ class ModelCard:
     version: str = "unknown"  # the poster-genre version that exported the model
     created: str = ""
     resize_policy: str = ""
-    kind: str = MULTI_LABEL  # version 1's cards say "single-label" or nothing: those models are not served
+    kind: str = MULTI_LABEL  # a card without a kind is refused: it has no per-genre thresholds
     thresholds: dict = field(default_factory=dict)  # genre -> decision threshold (multi-label)
     data: dict = field(default_factory=dict)  # poster counts of the training run
     metrics: dict = field(default_factory=dict)  # validation metrics of the fine-tuned model
     probe: dict = field(default_factory=dict)  # validation metrics of the linear probe
     baseline: dict = field(default_factory=dict)  # the previous model's metrics on the same posters
-    precision: str = "fp32"  # arithmetic of the served graph: fp32, or int8 (static QDQ, from export.quantize)
-    quantization: dict = field(default_factory=dict)  # int8 only: the recipe and what it cost against fp32
     candidates: list = field(default_factory=list)  # every genre the run learned, with the serving rule applied
     serving_rule: str = ""  # which candidate genres are served
     versus_baseline: dict = field(default_factory=dict)  # paired bootstrap against the previous model
@@ -89,10 +88,8 @@ class ModelCard:
 
     def __post_init__(self) -> None:
         if self.kind != MULTI_LABEL:
-            raise ValueError(f"A {self.kind} model (version 1) is no longer served; serve a version 2 or later "
-                             f"({MULTI_LABEL}) model.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"Unknown precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}.")
+            raise ValueError(f"A {self.kind} model is not served: poster-genre serves {MULTI_LABEL} models (one "
+                             "probability per genre, each with its threshold).")
         if set(self.thresholds) != set(self.labels):
             raise ValueError("A model card needs one threshold per label.")
 
@@ -120,10 +117,6 @@ class ModelCard:
         figures = getattr(self, part)
         return {source: SourceFigures.of(f) for source, f in figures.items() if source in CARD_SOURCES}
 
-    def with_precision(self, precision: str, quantization: dict) -> "ModelCard":
-        """This card for a copy of the model in another arithmetic (the figures stay fp32's)."""
-        return replace(self, precision=precision, quantization=quantization)
-
     def to_metadata(self) -> dict[str, str]:
         """ONNX metadata_props: every field as a string, JSON where it is not one."""
         return {key: value if isinstance(value, str) else json.dumps(value)
@@ -140,7 +133,9 @@ class ModelCard:
             if name in metadata:
                 text = metadata[name]
                 values[name] = text if name in TEXT_FIELDS else json.loads(text)
-        values.setdefault("kind", VERSION_1_KIND)  # version 1's cards have no kind
+        for part in FIGURE_PARTS:
+            if isinstance(values.get(part), dict):
+                values[part] = {FORMER_SOURCE_NAMES.get(source, source): f for source, f in values[part].items()}
         values["labels"] = tuple(values["labels"])
         values["input_size"] = tuple(values["input_size"])
         return cls(**values)

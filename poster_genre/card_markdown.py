@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from poster_genre.card import IMDB_EVERY_GENRE, VERSION_1_KIND, ModelCard, SourceFigures
+from poster_genre.card import COLLECTED_GENRE, IMDB_EVERY_GENRE, ModelCard, SourceFigures
 from poster_genre.rules import MIN_CONFIDENCE
 
 
 def card_markdown(card: ModelCard) -> str:
     """The whole card as Markdown."""
     return "\n\n".join(part for part in (
-        summary_markdown(card), precision_markdown(card), figures_markdown(card), members_markdown(card),
+        summary_markdown(card), figures_markdown(card), members_markdown(card),
         tag_rule_markdown(card), genres_markdown(card), prior_markdown(card), review_markdown(card),
         candidates_markdown(card), versus_markdown(card), curve_markdown(card), text_markdown(card),
         words_markdown(card), selective_markdown(card)) if part)
@@ -26,12 +26,10 @@ def _table(header: tuple[str, ...], rows: list[list]) -> str:
 
 
 def model_version(figures: dict) -> str:
-    """A model's version as people say it ("v2"): version 1's cards hold their export date instead."""
-    version, kind = str(figures.get("version", "")), figures.get("kind", VERSION_1_KIND)
+    """A model's version as people say it: "v" and the major number of its package version, else as its card has it."""
+    version = str(figures.get("version", ""))
     major = version.split(".")[0]
-    if "." in version and major.isdigit():
-        return f"v{major}"
-    return "v1" if kind == VERSION_1_KIND else version or "unknown version"
+    return f"v{major}" if "." in version and major.isdigit() else version or "unknown version"
 
 
 def summary_markdown(card: ModelCard) -> str:
@@ -46,21 +44,10 @@ def summary_markdown(card: ModelCard) -> str:
             f"(no film on both sides).")
 
 
-def precision_markdown(card: ModelCard) -> str:
-    """Which arithmetic is served and, for int8, what it cost against fp32 (the figures below are fp32's)."""
-    if card.precision != "int8":
-        return "**Precision** fp32."
-    cost, worst = card.quantization, card.quantization.get("worst_draw_vs_fp32", {})
-    return (f"**Precision** int8 (static, per-channel; head in float): {cost.get('speedup', '?')}× faster than fp32 "
-            f"and {cost.get('size_mb', '?')} MB instead of {cost.get('fp32_size_mb', '?')} MB. Against fp32 on the "
-            f"validation films, worst of {cost.get('draws', '?')} calibration draws: IMDb mAP "
-            f"{worst.get('imdb_mAP', 0):+.4f}, top-1-in-genres {worst.get('imdb_top1_in_genres', 0):+.4f}, "
-            f"TMDB accuracy {worst.get('tmdb_accuracy', 0):+.4f}. The figures below are fp32's.")
-
-
 def _figures_row(name: str, figures: dict[str, SourceFigures]) -> list:
-    imdb, tmdb, v1 = (figures.get(source, SourceFigures()) for source in ("imdb", "tmdb", "tmdb_v1"))
-    return [name, imdb.mAP, imdb.top1_in_genres, tmdb.mAP, tmdb.top1_in_genres, v1.accuracy, v1.macro_f1]
+    imdb, tmdb, collected = (figures.get(source, SourceFigures()) for source in ("imdb", "tmdb", COLLECTED_GENRE))
+    return [name, imdb.mAP, imdb.top1_in_genres, tmdb.mAP, tmdb.top1_in_genres, collected.accuracy,
+            collected.macro_f1]
 
 
 def figures_markdown(card: ModelCard) -> str:
@@ -73,8 +60,8 @@ def figures_markdown(card: ModelCard) -> str:
     header = ("model", "IMDb mAP", "IMDb top-1-in-genres", "TMDB mAP", "TMDB top-1-in-genres", "TMDB accuracy",
               "TMDB macro-F1")
     return (f"{_table(header, rows)}\n\nOver the five genres Action, Comedy, Drama, Romance and Thriller on this "
-            "model's validation posters. TMDB accuracy and macro-F1 are against the collected genre of version 1's "
-            "validation posters.")
+            "model's validation posters. TMDB accuracy and macro-F1 are against the genre each TMDB "
+            "validation poster was collected under.")
 
 
 def members_markdown(card: ModelCard) -> str:
@@ -230,6 +217,6 @@ def _versus(figures: dict) -> str:
 
 def selective_markdown(card: ModelCard) -> str:
     rows = [[f"≥ {r['threshold']:.1f}", f"{r['coverage']:.0%}", f"{r['accuracy']:.1%}"]
-            for r in card.figures().get("tmdb_v1", SourceFigures()).selective if r["accuracy"] is not None]
-    return ("Trust a tag only above a confidence threshold (version 1's TMDB validation posters):\n\n"
+            for r in card.figures().get(COLLECTED_GENRE, SourceFigures()).selective if r["accuracy"] is not None]
+    return ("Trust a tag only above a confidence threshold (the TMDB validation posters, against their collected genre):\n\n"
             + _table(("top confidence", "posters kept", "accuracy"), rows)) if rows else ""

@@ -8,20 +8,13 @@ from typing import Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from poster_genre.analysis import Analysis, Refusal, analyse_in_batches
-from poster_genre.model import (
-    INT8_NAME,
-    MAPS_OUTPUT,
-    GenreModel,
-    ModelNotFoundError,
-    Prediction,
-    Tagging,
-    default_model,
-)
+from poster_genre.analysis import Analysis, Refusal, analyse_in_batches, answer
+from poster_genre.answer import Prediction, Tagging
+from poster_genre.model import MAPS_OUTPUT, GenreModel, ModelNotFoundError, default_model
 from poster_genre.preprocess import ImageSource, describe
+from poster_genre.rules import MIN_CONFIDENCE
 
-__all__ = ["INT8_NAME", "MAPS_OUTPUT", "GenreClassifier", "ModelNotFoundError", "Prediction", "Tagging",
-           "default_model"]
+__all__ = ["MAPS_OUTPUT", "GenreClassifier", "ModelNotFoundError", "Prediction", "Tagging", "default_model"]
 
 
 class GenreClassifier(GenreModel):
@@ -30,9 +23,12 @@ class GenreClassifier(GenreModel):
     def classify(self, images: ImageSource | Iterable[ImageSource], top_k: int | str | None = None,
                  titles: str | Sequence[str | None] | None = None,
                  years: int | str | Sequence[int | str | None] | None = None,
-                 errors: str = "raise", read_words: bool | None = None) -> list[Tagging | Refusal]:
-        """Tag posters through the package's one analysis path: ranked genres (top_k: 1 to the model's genres, or
-        "all"/None for every genre) and tag sets, one per poster, in order.
+                 errors: str = "raise", read_words: bool | None = None, min_confidence: float = MIN_CONFIDENCE
+                 ) -> list[Tagging | Refusal]:
+        """Tag posters through the package's one analysis path: one `Tagging` per poster, in order, the answer the
+        CLI records (`to_dict()` is its JSONL record without `file`): ranked genres (top_k: 1 to the model's
+        genres, or "all"/None for every genre), the tag set, `needs_review` (the top confidence below
+        `min_confidence`, or an image unlike a poster) and `review_reason`, `inputs`, and `words` or `words_note`.
 
         `images` is one poster or an iterable of them: paths (str or pathlib.Path), bytes, binary file objects,
         PIL images or numpy arrays (H, W, 3) uint8; a 4-D array (N, H, W, 3) is N posters. `titles` and
@@ -52,13 +48,13 @@ class GenreClassifier(GenreModel):
         batch = [images] if single else list(images)
         texts = _texts(len(batch), single, titles, years)
         results = analyse_in_batches(self, batch, BATCH, texts, self.words_wanted(read_words))
-        return [self._answer(result, index, source, top_k, errors)
+        return [self._answer(result, index, source, top_k, min_confidence, errors)
                 for index, (source, result) in enumerate(zip(batch, results))]
 
-    def _answer(self, result: Analysis | Refusal, index: int, source: ImageSource, top_k: int, errors: str
-                ) -> Tagging | Refusal:
+    def _answer(self, result: Analysis | Refusal, index: int, source: ImageSource, top_k: int, min_confidence: float,
+                errors: str) -> Tagging | Refusal:
         if isinstance(result, Analysis):
-            return self.tagging(result.probabilities, top_k, result.text.mode)
+            return answer(self, result, top_k, min_confidence)
         named = Refusal(f"Poster {index} ({describe(source)}): {result.reason}", result.error)
         if errors == "raise":
             raise named.error(named.reason)

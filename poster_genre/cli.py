@@ -105,7 +105,7 @@ def checked_top_k(top_k: int | str, classifier: GenreClassifier, run: argparse.A
                   "or all")
 
 
-def checked_read_words(asked: bool | None, classifier: GenreClassifier, run: argparse.ArgumentParser) -> bool:
+def words_to_read(asked: bool | None, classifier: GenreClassifier, run: argparse.ArgumentParser) -> bool:
     """Whether to read the words: as asked, else when the model can use them (`GenreModel.words_wanted`); a usage
     error when asked for without the OCR engine; a note when they would be read but not used, and when a model
     that uses them answers without them because the OCR engine is not installed."""
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{arguments.prog}: error: {error}", file=sys.stderr)
         return 2
     args.top_k = checked_top_k(args.top_k, classifier, run)
-    args.read_words = checked_read_words(args.read_words, classifier, run)
+    args.read_words = words_to_read(args.read_words, classifier, run)
     carried = carried_columns(entries) if any(entry.catalogue for entry in entries) else None
     output = run_output(args, entries, classifier, fmt, carried)
     remaining = entries[output.done:] if output else entries

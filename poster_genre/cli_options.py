@@ -26,11 +26,6 @@ def at_least_one(text: str) -> int:
     return value
 
 
-def top_k_option(text: str) -> int | str:
-    """A whole number of genres, at least 1, or `all` (checked against the model's genres once it is loaded)."""
-    return "all" if text.strip().lower() == "all" else at_least_one(text)
-
-
 RAY_ADDRESS = re.compile(r"^(local|auto|[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d+)$")
 
 
@@ -60,7 +55,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", metavar="PATH",
                      help="poster files, folders walked recursively for image files, s3:// / gs:// prefixes, or "
                           "catalogue CSVs (a file column, optional title and year columns)")
-    run.add_argument("--top-k", type=top_k_option, default=3, metavar="K",
+    run.add_argument("--top-k", default="3", metavar="K",
                      help="genres listed per poster, most likely first: 1 to the model's number of genres, or all "
                           "(default 3)")
     run.add_argument("--format", choices=FORMATS, default="jsonl",

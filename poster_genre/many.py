@@ -22,7 +22,7 @@ from poster_genre.cache import cache_folder
 from poster_genre.classifier import GenreClassifier
 from poster_genre.fairness import SinglesFirst
 from poster_genre.inputs import Entry, carried_columns, read_catalogue
-from poster_genre.page import checked_read_words, refuse, whole_top_k
+from poster_genre.page import refuse, sent_read_words, sent_top_k
 from poster_genre.records import records_of, write
 from poster_genre.rules import MIN_CONFIDENCE
 
@@ -109,8 +109,8 @@ class ManyPosters:
             raise refuse("Send a list of poster files: client.predict([handle_file('a.jpg'), ...], "
                          "api_name='/classify_many').")
         texts = [per_poster(given, name, len(posters)) for name, given in (("titles", titles), ("years", years))]
-        count = len(self.classifier.labels) if top_k is None else whole_top_k(top_k, len(self.classifier.labels))
-        wanted = checked_read_words(read_words) and self.classifier.words_wanted()
+        count = sent_top_k(top_k, len(self.classifier.labels))
+        wanted = sent_read_words(read_words) and self.classifier.words_wanted()
         entries = [sent_entry(index, poster, *text) for index, (poster, *text) in enumerate(zip(posters, *texts))]
         try:
             return [item for item, _ in self.run(entries, count, wanted)]

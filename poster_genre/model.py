@@ -5,18 +5,16 @@ Python API over that one path."""
 
 from __future__ import annotations
 
-import functools
 import os
-import platform
-import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from poster_genre.answer import Prediction, top_k_count
 from poster_genre.card import ModelCard
 from poster_genre.rules import review_reasons, tagged
 from poster_genre.text import (
@@ -31,8 +29,6 @@ from poster_genre.text import (
 
 PACKAGE_MODEL = Path(__file__).resolve().parent / "model.onnx"  # bundled into the wheel at build time
 CHECKOUT_MODEL = Path(__file__).resolve().parents[1] / "model.onnx"  # the Space's model, in a clone
-INT8_NAME = "model.int8.onnx"  # the int8 copy beside each, present only where it met export.quantize's rule
-SERVED_ORDER = (PACKAGE_MODEL.with_name(INT8_NAME), PACKAGE_MODEL, CHECKOUT_MODEL.with_name(INT8_NAME), CHECKOUT_MODEL)
 IN_MEMORY = Path("<model bytes>")  # the path shown for a model given as bytes
 MAPS_OUTPUT = "genre_maps"  # the optional second output: per-genre activation maps (N, h, w, labels)
 
@@ -41,46 +37,11 @@ class ModelNotFoundError(FileNotFoundError):
     """No readable model at the path tried; the message names it."""
 
 
-@dataclass(frozen=True)
-class Prediction:
-    label: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Tagging:
-    """One poster's answer: genres ranked by confidence, and the tag set (genres at or above their thresholds)."""
-
-    ranked: tuple[Prediction, ...]
-    genres: tuple[str, ...]
-
-    @property
-    def top(self) -> Prediction:
-        return self.ranked[0]
-
-
 def default_model() -> Path:
-    """$POSTER_GENRE_MODEL, else the package's model, else the checkout's: the int8 copy where it is there."""
+    """$POSTER_GENRE_MODEL, else the package's model (an installed wheel's), else the checkout's."""
     if os.environ.get("POSTER_GENRE_MODEL"):
         return Path(os.environ["POSTER_GENRE_MODEL"])
-    return next((path for path in SERVED_ORDER if path.exists()), CHECKOUT_MODEL)
-
-
-@functools.cache
-def saturating_int8_cpu() -> bool:
-    """Whether this CPU may saturate int8 products: x86 without VNNI (or whose flags cannot be read).
-
-    Such CPUs (AVX2 or AVX-512 without VNNI) sum u8 x s8 pairs in int16 (VPMADDUBSW); onnxruntime's
-    `session.x64quantprecision` avoids it with slower U8U8 products. On VNNI CPUs that option only
-    costs speed (measured here: int8 2.4x slower with it), so it is set only where it is needed.
-    """
-    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return True
-    return re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", flags) is None
+    return PACKAGE_MODEL if PACKAGE_MODEL.exists() else CHECKOUT_MODEL
 
 
 def default_threads() -> int:
@@ -109,8 +70,6 @@ class GenreModel:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep (measured:
         # on 2 cores, spinning ones slowed the words reader beside the model run, and the model run itself)
-        if saturating_int8_cpu():  # U8U8 products instead of U8S8 pairs that can saturate int16 (fp32: no effect)
-            options.add_session_config_entry("session.x64quantprecision", "1")
         try:
             self.session = ort.InferenceSession(model_path if in_memory else str(path), options,
                                                 providers=["CPUExecutionProvider"])
@@ -197,10 +156,6 @@ class GenreModel:
         """Why an answer needs a person's review (`poster_genre.rules.review_reasons`); empty when it does not."""
         return review_reasons(top_probability, min_confidence, measured, self.card.review.get("limits"), words_found)
 
-    def tagging(self, probabilities: Sequence[float], top_k: int | None = None, mode: str | None = None) -> Tagging:
-        """Ranked genres (top_k, default all) and the tag set of one probability row."""
-        return Tagging(tuple(self.rank(probabilities, top_k)), tuple(self.tags(probabilities, mode)))
-
     @property
     def reads_words(self) -> bool:
         """Whether this model's answers can use the words printed on a poster (its text model has a words model)."""
@@ -241,14 +196,6 @@ class GenreModel:
                                  "them out.")
         return self.text.fuse(probabilities, text)
 
-    def top_k_count(self, top_k: int | str | None) -> int:
-        """`top_k` as a number of genres: a whole number from 1 to the model's genres; None or "all" for every genre.
-
-        Raises ValueError saying what to give otherwise (0, negatives, fractions, other words, booleans)."""
-        count = len(self.labels)
-        if top_k is None or (isinstance(top_k, str) and top_k.strip().lower() == "all"):
-            return count
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= count:
-            raise ValueError(f"top_k must be a whole number from 1 to {count} (this model's genres), or 'all' "
-                             f"(or None) for every genre; not {top_k!r}.")
-        return int(top_k)
+    def top_k_count(self, top_k: object) -> int:
+        """`top_k` as a number of this model's genres (`poster_genre.answer.top_k_count`)."""
+        return top_k_count(top_k, len(self.labels))

@@ -17,10 +17,12 @@ from PIL import Image, ImageDraw
 from poster_genre.analysis import (
     Analysis,
     analyse,
+    answer,
     start_reading,
     with_text,
     words_or_note,
 )
+from poster_genre.answer import top_k_count
 from poster_genre.cache import cache_folder
 from poster_genre.classifier import GenreClassifier
 from poster_genre.explain import UnknownGenreError, heat
@@ -28,7 +30,6 @@ from poster_genre.explain import explain as explain_poster
 from poster_genre.fairness import SinglesFirst
 from poster_genre.page_text import bar_name, given_inputs, tags_markdown, words_markdown
 from poster_genre.preprocess import InvalidImageError
-from poster_genre.rules import MIN_CONFIDENCE
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
 
 
@@ -59,14 +60,12 @@ def uploaded_path(poster: FileData | dict | str | None) -> str:
     return poster["path"]
 
 
-def whole_top_k(top_k: object, highest: int) -> int:
-    """`top_k` as a whole number from 1 to `highest`, or a refusal saying what to send."""
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, float)) or int(top_k) != top_k:
-        raise refuse(f"top_k must be a whole number from 1 to {highest} (leave it out for every genre), "
-                     f"not {top_k!r}.")
-    if not 1 <= top_k <= highest:
-        raise refuse(f"top_k must be between 1 and {highest}, not {top_k}.")
-    return int(top_k)
+def sent_top_k(top_k: object, genres: int) -> int:
+    """The API's `top_k` as a number of genres (`poster_genre.answer.top_k_count`), or a refusal saying what to send."""
+    try:
+        return top_k_count(top_k, genres)
+    except ValueError as error:
+        raise refuse(str(error)) from None
 
 
 def words_overlay(analysis: Analysis) -> Image.Image | None:
@@ -80,7 +79,7 @@ def words_overlay(analysis: Analysis) -> Image.Image | None:
     return shown
 
 
-def checked_read_words(read_words: object) -> bool:
+def sent_read_words(read_words: object) -> bool:
     """The API's `read_words` as a bool, or a refusal saying what to send."""
     if not isinstance(read_words, bool):
         raise refuse(f"read_words must be true or false, not {read_words!r}.")
@@ -181,10 +180,7 @@ class Handlers:
                           *self.heat_view(analysis, genre), boxes, (title, year))
 
     def tags_line(self, analysis: Analysis) -> str:
-        tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
-        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured,
-                                               bool(analysis.words))
-        return tags_markdown(list(tagging.genres), (tagging.top.label, tagging.top.confidence), review)
+        return tags_markdown(answer(self.classifier, analysis, 1))
 
     def bars(self, analysis: Analysis, top_k: int) -> dict[str, float]:
         """The page's bars: the top_k genres, and every tagged genre beyond them, each named with what its tag means
@@ -202,7 +198,7 @@ class Handlers:
             return ""
 
         def summary(item: Analysis) -> str:
-            tagging = self.classifier.tagging(item.probabilities, 3, item.text.mode)
+            tagging = answer(self.classifier, item, 3)
             top = ", ".join(f"{p.label} {p.confidence:.0%}" for p in tagging.ranked)
             return f"{top}; tags: {', '.join(tagging.genres) or 'none'}"
 
@@ -230,27 +226,19 @@ class Handlers:
         """Genres of a movie poster with their probabilities, most likely first (every genre by default); the
         film's title and year, when given, and the words printed on the poster (`read_words`, when the model has a
         words model) are combined with the poster."""
-        top_k = len(self.labels) if top_k is None else whole_top_k(top_k, len(self.labels))
-        return self.ranked(self.analysis(poster, title, year, read_words).probabilities, top_k)
+        top_k = sent_top_k(top_k, len(self.labels))
+        ranked = answer(self.classifier, self.analysis(poster, title, year, read_words), top_k).ranked
+        return {p.label: round(p.confidence, 4) for p in ranked}
 
     def tags(self, poster: FileData, title: str | None = None, year: int | str | None = None,
              read_words: bool = True) -> dict:
-        """The poster's tag set (`genres`, possibly empty), its most likely genre with its probability, whether a
-        person should check it (`needs_review`: the top probability is below 0.5, or the image is not like a
-        film poster; `review_reason` says which, else null), what the answer rests on (`inputs`) and the words
-        read on the poster (`words`, null when not read); the film's title and year, when given, and the words
-        (`read_words`, when the model has a words model) are combined with the poster; `words_note` says why the words
-        were not used when they were asked for (null otherwise)."""
-        analysis = self.analysis(poster, title, year, read_words)
-        tagging = self.classifier.tagging(analysis.probabilities, mode=analysis.text.mode)
-        review = self.classifier.needs_review(tagging.top.confidence, MIN_CONFIDENCE, analysis.measured,
-                                               bool(analysis.words))
-        return {"genres": list(tagging.genres),
-                "most_likely": {"label": tagging.top.label, "confidence": round(tagging.top.confidence, 4)},
-                "needs_review": bool(review), "review_reason": "; ".join(review) or None,
-                "inputs": analysis.text.inputs,
-                "words": None if analysis.words is None else list(analysis.read_texts),
-                "words_note": analysis.words_note}
+        """The poster's record, as the CLI writes it (`poster_genre.answer.Tagging.to_dict`): every genre ranked in
+        `labels` with its confidence and threshold, the tag set (`genres`, possibly empty), whether a person should
+        check it (`needs_review`: the top confidence is below 0.5, or the image is not like a film poster;
+        `review_reason` says which), what the answer rests on (`inputs`), the words read on the poster (`words`,
+        when read) or why the words asked for were not used (`words_note`). The film's title and year, when given,
+        and the words (`read_words`, when the model has a words model) are combined with the poster."""
+        return answer(self.classifier, self.analysis(poster, title, year, read_words)).to_dict()
 
     def explain(self, poster: FileData, genre: str | None = None) -> tuple[FileData, str, float]:
         """The poster with a heatmap of what speaks for `genre` (default: the most likely genre), as a PNG, the
@@ -265,14 +253,11 @@ class Handlers:
     def analysis(self, poster: FileData, title: object, year: object, read_words: object) -> Analysis:
         """The API's analysis of one poster; words asked for that cannot be read here are said in `words_note`."""
         path = uploaded_path(poster)
-        problem = self.classifier.words_problem() if checked_read_words(read_words) else None
+        problem = self.classifier.words_problem() if sent_read_words(read_words) else None
         with refusing(), self.gate.single():
             analysis = analyse(self.classifier, path, TextInput.of(title, year), read_words and problem is None)
         return replace(analysis, words_note=f"The words are not read on this server: {problem}.") if problem else \
             analysis
-
-    def ranked(self, row, top_k: int) -> dict[str, float]:
-        return {p.label: round(p.confidence, 4) for p in self.classifier.rank(row, int(top_k))}
 
     def heat_view(self, analysis: Analysis, genre: str | None) -> tuple[str, Image.Image | None]:
         """The heatmap's caption and picture; a genre the model does not serve leaves the heatmap out, saying so,

@@ -4,15 +4,17 @@ added. Plain functions of an answer, for `poster_genre.page`'s handlers."""
 from __future__ import annotations
 
 from poster_genre.analysis import Analysis
+from poster_genre.answer import Tagging
 
 
-def tags_markdown(tags: list[str], most_likely: tuple[str, float], review: list[str]) -> str:
+def tags_markdown(tagging: Tagging) -> str:
     """The tag set as chips; when it is empty, the most likely genre as a hint; then why to check the image."""
-    if tags:
-        line = "**Tags:** " + " ".join(f'<span class="tag-chip">{tag}</span>' for tag in tags)
+    if tagging.genres:
+        line = "**Tags:** " + " ".join(f'<span class="tag-chip">{tag}</span>' for tag in tagging.genres)
     else:
-        line = f"**No confident genre.** Most likely: {most_likely[0]} ({most_likely[1]:.0%})."
-    unlike = [reason for reason in review if not reason.startswith("unsure")]
+        line = f"**No confident genre.** Most likely: {tagging.top.label} ({tagging.top.confidence:.0%})."
+    reasons = tagging.review_reason.split("; ") if tagging.review_reason else []
+    unlike = [reason for reason in reasons if not reason.startswith("unsure")]
     return line + (f"\n\n**Check this image:** {'; '.join(unlike)}." if unlike else "")
 
 

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from poster_genre.analysis import Analysis, Refusal, analyse_batch
+from poster_genre.analysis import Analysis, Refusal, analyse_batch, answer
 from poster_genre.classifier import GenreClassifier
 from poster_genre.inputs import Entry, source
 
@@ -28,21 +28,13 @@ SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "par
 
 def record(classifier: GenreClassifier, entry: Entry, result: Analysis | Refusal, top_k: int,
            min_confidence: float) -> dict:
-    """The record of one poster's analysis or refusal."""
+    """The record of one poster's analysis or refusal: `file`, the catalogue's fields, then the answer's
+    (`poster_genre.answer.Tagging.to_dict`) or the error, naming a catalogue's row."""
     head = {"file": entry.file, **entry.carried()}
     if isinstance(result, Refusal):
         named = entry.problem is not None or not entry.where  # a row's own problem already names the row
         return {**head, "error": result.reason if named else f"{entry.where} ({entry.file}): {result.reason}"}
-    tagging = classifier.tagging(result.probabilities, top_k, result.text.mode)
-    thresholds = classifier.thresholds(result.text.mode)
-    reasons = classifier.needs_review(tagging.top.confidence, min_confidence, result.measured, bool(result.words))
-    return {**head,
-            "labels": [{"label": p.label, "confidence": round(p.confidence, 4), "threshold": thresholds[p.label]}
-                       for p in tagging.ranked],
-            "genres": list(tagging.genres), "needs_review": bool(reasons),
-            **({"review_reason": "; ".join(reasons)} if reasons else {}), "inputs": result.text.inputs,
-            **({"words": list(result.read_texts)} if result.words is not None else {}),
-            **({"words_note": result.words_note} if result.words_note else {})}
+    return {**head, **answer(classifier, result, top_k, min_confidence).to_dict()}
 
 
 def records_of(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_confidence: float,

@@ -7,7 +7,6 @@
 - the prior a model assumes: its logits moved from its training films' genre rates to a stated prior's;
 - the fusion of the poster with a title and year: a logistic layer per genre over the two logits;
 - the serving rule: which learned genres a model serves;
-- the int8 rule: when the int8 copy may be served instead of fp32.
 """
 
 from __future__ import annotations
@@ -128,27 +127,3 @@ def review_reasons(top_probability: float, min_confidence: float, measured: Mapp
     if unlike:
         reasons.append(f"not like a film poster: {' and '.join(unlike)}")
     return reasons
-
-
-INT8_MAX_DROP = 0.005  # IMDb mAP and top-1-in-genres may fall by less than this
-INT8_TMDB_SE = 2.0  # TMDB accuracy may fall by at most this many paired-bootstrap standard errors
-INT8_MIN_SPEEDUP = 1.5
-INT8_IDENTITY_TOLERANCE = 0.05  # the activation maps must still average to the logits within this
-INT8_RULE = ("on every calibration draw: IMDb mAP and top-1-in-genres each drop by less than "
-             f"{INT8_MAX_DROP}, TMDB accuracy is not worse by more than {INT8_TMDB_SE:g} paired-bootstrap standard "
-             "errors, the activation maps still average to the logits, and int8 is at least "
-             f"{INT8_MIN_SPEEDUP}x faster than fp32 at batch 1 in the same run")
-
-
-def int8_passes(figures: Mapping[str, Mapping[str, float]], identity_error: float) -> dict[str, bool]:
-    """The int8 rule's checks on one calibration draw: `figures` are int8 against fp32 (paired differences)."""
-    tmdb = figures["tmdb_accuracy"]
-    return {"imdb_mAP": figures["imdb_mAP"]["difference"] > -INT8_MAX_DROP,
-            "imdb_top1_in_genres": figures["imdb_top1_in_genres"]["difference"] > -INT8_MAX_DROP,
-            "tmdb_accuracy": tmdb["difference"] > -INT8_TMDB_SE * tmdb["se_difference"],
-            "maps_identity": identity_error < INT8_IDENTITY_TOLERANCE}
-
-
-def int8_served(draws: Sequence[Mapping[str, bool]], speedup: float) -> bool:
-    """The int8 rule over every draw's checks and the measured speed-up."""
-    return all(all(passes.values()) for passes in draws) and speedup >= INT8_MIN_SPEEDUP

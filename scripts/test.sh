@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Set up everything the tests need (Python packages, Debian's Chromium and qemu-user) and run every test.
+# Set up everything the tests need (Python packages, Debian's Chromium) and run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null || ! command -v qemu-x86_64 >/dev/null; then  # qemu: an emulated AVX2-only CPU
+if ! command -v chromium >/dev/null; then
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver qemu-user
+  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -r requirements-test.txt

@@ -27,10 +27,6 @@ needs_both = pytest.mark.skipif(not (HAS_DATA and HAS_IMDB),
                                 reason=f"shared poster data not found at {DATA_DIR} and {IMDB_DIR} "
                                        "(set POSTER_GENRE_DATA and POSTER_GENRE_IMDB_DATA)")
 MODEL = REPO / "model.onnx"  # fp32
-INT8 = REPO / "model.int8.onnx"  # the int8 copy: there, and served by default, only where it met export.quantize's rule
-PRECISIONS = {"fp32": MODEL, **({"int8": INT8} if INT8.exists() else {})}  # each precision the checkout serves
-needs_int8 = pytest.mark.skipif(not INT8.exists(), reason="no int8 copy is served: it did not meet export.quantize's "
-                                                          "rule on the machine that made it (reports/int8.json)")
 
 
 def words_off(page) -> None:

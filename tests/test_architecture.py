@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,6 @@ RULES = {
     "review rule": r"> limits\[\"flat_share_above\"\]",
     "fusion": r"\[:, 0\] \* logit\(",
     "serving rule": r"lift >= min_lift|>= config\.serve_min_lift",
-    "int8 rule": r"difference\"\] > -|se_difference\"\] \*|\* \w+\[\"se_difference\"\]",
 }
 
 
@@ -106,3 +106,30 @@ RULES = {
 def test_each_rule_is_written_once(rule):
     writers = [name for name, path in MODULES.items() if re.search(RULES[rule], path.read_text())]
     assert writers == ["poster_genre.rules"], f"{rule} is written in {writers}"
+
+
+VERSION_NAME = re.compile(r"(?i)(^|_)v\d+(_|$)|version_?\d")  # v1, tmdb_v1, model_v3_path, VERSION_1_KIND
+VERSION_VALUE = re.compile(r"(?i)^v\d+$|_v\d+$")  # "v2", "tmdb_v1": a branch on a retired model or its data
+
+
+def identifiers_and_branches(tree: ast.AST) -> Iterator[str]:
+    """Every name `tree` defines or uses, and every string a comparison (a branch) tests against."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name
+        elif isinstance(node, ast.arg):
+            yield node.arg
+        elif isinstance(node, ast.Attribute):
+            yield node.attr
+        elif isinstance(node, ast.Compare):
+            yield from (f"branch on {c.value!r}" for c in ast.walk(node)
+                        if isinstance(c, ast.Constant) and isinstance(c.value, str) and VERSION_VALUE.search(c.value))
+
+
+def test_no_identifier_or_branch_names_a_version():
+    named = {f"{name}: {found}" for name, path in MODULES.items() if top(name) in ("poster_genre", "train", "export")
+             for found in identifiers_and_branches(ast.parse(path.read_text()))
+             if found.startswith("branch on") or VERSION_NAME.search(found)}
+    assert not named, sorted(named)

@@ -31,7 +31,7 @@ def test_card_comes_from_the_onnx_metadata(classifier):
     assert set(card.thresholds) == set(card.labels)  # None: a probability only
     assert all(t is None or 0 < t < 1 for t in card.thresholds.values()) and any(card.thresholds.values())
     assert {"mAP", "average_precision", "per_genre", "top1_in_genres"} <= card.metrics["imdb"].keys()
-    assert {"accuracy", "macro_f1", "top2_accuracy", "selective"} <= card.metrics["tmdb_v1"].keys()
+    assert {"accuracy", "macro_f1", "top2_accuracy", "selective"} <= card.metrics["tmdb_collected"].keys()
 
 
 def test_prediction_is_ranked_and_tagged(classifier, sample_poster):
@@ -94,13 +94,13 @@ def test_committed_model_meets_the_bar_on_version_2s_held_out_posters(classifier
     card = classifier.card
     _, _, val = split_posters(DATA_DIR, DEFAULT_IMDB_DIR, card.data["seed"])
     measured = classifier_metrics(classifier, val)
-    v1 = measured["tmdb_v1"]
+    v1 = measured["tmdb_collected"]
     assert v1["posters"] == 218 and v1["accuracy"] >= 0.486 - 0.01
     assert measured["imdb"]["mAP"] >= 0.58 and measured["imdb"]["top1_in_genres"] >= 0.66
     # the card tells the truth: its figures on these posters (beside the previous model's, from v3 on)
     said = ({"mAP": card.versus_baseline["imdb_mAP"]["ours"], "accuracy": card.versus_baseline["tmdb_accuracy"]["ours"]}
             if card.versus_baseline else {"mAP": card.metrics.get("imdb", {}).get("mAP"),
-                                          "accuracy": card.metrics["tmdb_v1"]["accuracy"]})
+                                          "accuracy": card.metrics["tmdb_collected"]["accuracy"]})
     assert abs(measured["imdb"]["mAP"] - said["mAP"]) < 0.005
     assert abs(v1["accuracy"] - said["accuracy"]) < 0.011
 
@@ -121,16 +121,14 @@ def test_the_cards_figures_over_every_genre_hold_on_its_own_validation_posters(c
         assert abs(measured[source]["mAP"] - card.metrics[source]["mAP"]) < 0.005, source
 
 
-def test_a_version_1_model_is_refused_saying_which_models_serve(tmp_path):
-    """Version 1's single-label models (their cards say "single-label", or give no kind) are no longer served."""
+def test_a_single_label_model_is_refused_saying_which_models_serve(tmp_path):
+    """A card of another kind (a softmax model's "single-label") is refused, saying which kind is served."""
     import onnx
 
-    for kind in ("single-label", None):
-        model = onnx.load(str(MODEL))
-        kept = [(p.key, p.value) for p in model.metadata_props if p.key != "kind"]
-        del model.metadata_props[:]
-        for key, value in kept + ([("kind", kind)] if kind else []):
-            model.metadata_props.add(key=key, value=value)
-        onnx.save(model, str(tmp_path / "v1.onnx"))
-        with pytest.raises(ModelNotFoundError, match="version 1.*no longer served.*version 2 or later"):
-            GenreClassifier(tmp_path / "v1.onnx")
+    model = onnx.load(str(MODEL))
+    for prop in model.metadata_props:
+        if prop.key == "kind":
+            prop.value = "single-label"
+    onnx.save(model, str(tmp_path / "single.onnx"))
+    with pytest.raises(ModelNotFoundError, match="single-label model is not served.*multi-label"):
+        GenreClassifier(tmp_path / "single.onnx")

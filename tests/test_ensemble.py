@@ -8,12 +8,12 @@ import onnx
 import pytest
 
 from poster_genre import GenreClassifier
-from tests.conftest import MODEL, PRECISIONS, require_card
+from tests.conftest import MODEL, require_card
 
 
-@pytest.fixture(scope="module", params=list(PRECISIONS.values()), ids=list(PRECISIONS))
-def served(request) -> GenreClassifier:
-    return GenreClassifier(request.param)
+@pytest.fixture(scope="module")
+def served() -> GenreClassifier:
+    return GenreClassifier(MODEL)
 
 
 def test_the_card_names_every_member_and_each_alone_against_the_ensemble(served):

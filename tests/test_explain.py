@@ -19,18 +19,16 @@ from poster_genre.explain import (
     explain,
     render,
 )
-from tests.conftest import DATA_DIR, MODEL, PRECISIONS, needs_data, synthetic_poster
+from tests.conftest import DATA_DIR, MODEL, needs_data, synthetic_poster
 
 
-@pytest.fixture(scope="module", params=list(PRECISIONS.values()), ids=list(PRECISIONS))
-def classifier(request) -> GenreClassifier:
-    """Each served precision: the int8 copy keeps the head in float, so the identity holds for it too."""
-    return GenreClassifier(request.param, threads=2)
+@pytest.fixture(scope="module")
+def classifier() -> GenreClassifier:
+    return GenreClassifier(MODEL, threads=2)
 
 
 def head_bias() -> np.ndarray:
-    """The dense head's bias, read from the fp32 graph (the Add after the head's MatMul); the int8 copy
-    keeps that head in float with the same weights (optimised into one Gemm)."""
+    """The dense head's bias, read from the graph (the Add after the head's MatMul)."""
     model = onnx.load(str(MODEL))
     matmul = next(n for n in model.graph.node if n.op_type == "MatMul" and not n.name.startswith("genre_maps"))
     add = next(n for n in model.graph.node if n.op_type == "Add" and matmul.output[0] in n.input)

@@ -66,10 +66,6 @@ def test_wheel_and_sdist_hold_the_model(dist):
         assert archive.read("poster_genre/model.onnx") == (REPO / "model.onnx").read_bytes()
         assert archive.read("poster_genre/model.text.onnx") == (REPO / "model.text.onnx").read_bytes()
         names = archive.namelist()
-        int8 = REPO / "model.int8.onnx"  # only where export.quantize serves it
-        assert ("poster_genre/model.int8.onnx" in names) is int8.exists()
-        if int8.exists():
-            assert archive.read("poster_genre/model.int8.onnx") == int8.read_bytes()
     assert not any(name.startswith(("train/", "export/", "tests/", "app.py")) for name in names)
     [licence] = [name for name in names if name.endswith(".dist-info/licenses/LICENSE")]
     with zipfile.ZipFile(wheel) as archive:

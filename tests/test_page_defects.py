@@ -26,7 +26,7 @@ def wait_for_tags_of(page, client, poster, **given) -> dict:
     """Wait until the page shows `poster`'s answer (its most likely genre and its tags, as /tags gives them)."""
     expected = client.predict(handle_file(str(poster)), **given, api_name="/tags")
     page.wait_for_function(f"() => document.querySelector('{LABEL}')?.innerText.trim().split(' · ')[0] === "
-                           f"'{expected['most_likely']['label']}'", timeout=60_000)
+                           f"'{expected['labels'][0]['label']}'", timeout=60_000)
     page.wait_for_function(f"() => [...document.querySelectorAll('#tags .tag-chip')].map(c => c.innerText.trim())"
                            f".join('|') === '{'|'.join(expected['genres'])}'", timeout=60_000)
     return expected

@@ -16,11 +16,9 @@ from poster_genre.card_markdown import card_markdown, model_version
 from tests.conftest import (
     DATA_DIR,
     IMDB_DIR,
-    INT8,
     MODEL,
     REPO,
     needs_both,
-    needs_int8,
     synthetic_poster,
 )
 from train.examples import example_candidates, example_genres, fill_examples
@@ -48,7 +46,7 @@ def test_model_card_shows_the_metadata():
     card = GenreClassifier(MODEL).card
     text = card_markdown(card)
     assert card.backbone in text and f"{card.input_size[0]}×{card.input_size[1]}" in text and card.kind in text
-    assert f"{card.metrics['tmdb_v1']['accuracy']:.3f}" in text
+    assert f"{card.metrics['tmdb_collected']['accuracy']:.3f}" in text
     assert str(card.data["train"]) in text and str(card.data["val"]) in text
     for genre in card.labels:
         assert f"| {genre} |" in text
@@ -57,18 +55,6 @@ def test_model_card_shows_the_metadata():
         row = next(line for line in text.splitlines()
                    if line.startswith(f"| {genre} | {every_genre['average_precision'][genre]:.3f} |"))
         assert (f"| {threshold:.3f} |" if threshold is not None else "| – |") in row
-
-
-def test_the_fp32_card_says_fp32():
-    assert "**Precision** fp32." in card_markdown(GenreClassifier(MODEL).card)
-
-
-@needs_int8
-def test_the_int8_card_says_what_int8_cost():
-    card = GenreClassifier(INT8).card
-    text = card_markdown(card)
-    assert "**Precision** int8" in text and f"{card.quantization['speedup']}× faster than fp32" in text
-    assert f"IMDb mAP {card.quantization['worst_draw_vs_fp32']['imdb_mAP']:+.4f}" in text
 
 
 def test_the_previous_model_is_named_by_its_version():

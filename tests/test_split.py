@@ -16,6 +16,8 @@ from tests.conftest import (
     needs_data,
 )
 from train.data import (
+    DATA_IMDB,
+    PUBLIC,
     DEFAULT_IMDB_DIR,
     DEFAULT_PUBLIC_DIR,
     Poster,
@@ -146,10 +148,10 @@ def test_the_public_set_keeps_version_2s_split_and_holds_out_fifteen_percent_of_
 
     _, v2_val = split_union(read_all(DATA_DIR, DEFAULT_IMDB_DIR))
     train, val = split_union(read_all(DATA_DIR, DEFAULT_PUBLIC_DIR))
-    assert names(v2_val) == names(p for p in val if p.cohort == "v2")  # every v2 validation poster, and no other
+    assert names(v2_val) == names(p for p in val if p.cohort == DATA_IMDB)  # every v2 validation poster, and no other
     assert not films(train) & films(val)
-    new = {p.film for p in train + val if p.cohort == "new"}
-    assert 0.15 <= len({p.film for p in val if p.cohort == "new"}) / len(new) < 0.16
+    new = {p.film for p in train + val if p.cohort == PUBLIC}
+    assert 0.15 <= len({p.film for p in val if p.cohort == PUBLIC}) / len(new) < 0.16
     horror = [p for p in val if "Horror" in p.imdb_genres]
     assert horror and all(p.truth(("Action", "Horror"))[1] == 1 for p in horror)
     assert all(p.truth(("Horror",))[0] == -1 for p in val if p.source == "tmdb")  # unknown, not absent

@@ -78,10 +78,10 @@ def test_training_writes_model_report_and_plots(trained):
     assert written["data"]["train"] + written["data"]["val"] == 70
     assert written["data"]["train_counts"]["by_source"].get("imdb", 0) > 0
     for name in ("validation", "probe", "baseline"):
-        assert {"all", "tmdb", "tmdb_v1"} <= written[name].keys()
+        assert {"all", "tmdb", "tmdb_collected"} <= written[name].keys()
         assert set(written[name]["all"]["average_precision"]) == set(FIRST_GENRES)
     assert "imdb" in written["validation"]
-    assert len(written["validation"]["tmdb_v1"]["selective"]) > 1
+    assert len(written["validation"]["tmdb_collected"]["selective"]) > 1
     assert set(written["thresholds"]) == set(FIRST_GENRES)
     saved = np.load(out / "val_probabilities.npz")  # for benchmarks/noise.py's paired comparisons
     assert saved["model"].shape == saved["probe"].shape == (written["data"]["val"], len(FIRST_GENRES))
@@ -101,7 +101,7 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
     assert classifier.labels == FIRST_GENRES and classifier.input_size == (64, 48)
     assert card.kind == kind and card.version == __version__ and card.data["val"] == report["data"]["val"]
     assert card.thresholds == report["thresholds"]  # round trip through the ONNX metadata
-    assert card.metrics["tmdb_v1"]["accuracy"] == report["validation"]["tmdb_v1"]["accuracy"]
+    assert card.metrics["tmdb_collected"]["accuracy"] == report["validation"]["tmdb_collected"]["accuracy"]
     keras_model = keras.models.load_model(out / "model.keras")
     batch = model_input(classifier, sorted((tiny_dataset / "posters").glob("*.jpg"))[:5])
     probs = classifier.probabilities(batch)
@@ -180,7 +180,7 @@ def test_app_serves_the_model(trained, tiny_dataset):
         probabilities = client.predict(poster, api_name="/predict")
         assert set(probabilities) == set(FIRST_GENRES)
         tags = client.predict(poster, api_name="/tags")
-        assert tags["most_likely"]["label"] == max(probabilities, key=probabilities.get)
+        assert tags["labels"][0]["label"] == max(probabilities, key=probabilities.get)
         thresholds = GenreClassifier(out / "model.onnx").card.thresholds
         expected = [g for g, p in probabilities.items() if thresholds[g] is not None and p >= thresholds[g]]
         assert tags["genres"] == expected

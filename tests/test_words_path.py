@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 
-from poster_genre import GenreClassifier
-from poster_genre.analysis import analyse, with_text
+from poster_genre import GenreClassifier, cli
+from poster_genre.analysis import analyse, answer, with_text
 from poster_genre.text import NO_TEXT, TextInput
 from tests.conftest import REPO, AppServer, free_port, synthetic_poster
 from tests.test_words import lettered
@@ -53,7 +53,7 @@ def test_the_words_are_read_from_the_same_image_and_used_but_the_heatmap_stays_t
 def test_without_words_or_title_the_answers_are_exactly_the_poster_models(reader, lettered_poster):
     off = reader.classify(lettered_poster, read_words=False)
     poster_only = analyse(reader, lettered_poster)
-    assert off == [reader.tagging(poster_only.poster_probabilities, len(reader.labels))]
+    assert off == [answer(reader, poster_only)] and poster_only.text.inputs == ["poster"]
     assert reader.classify(lettered_poster) != off  # the default reads them: this model has a words model
 
 
@@ -132,7 +132,7 @@ def test_the_api_reads_the_words_by_default_and_not_when_told(words_server, read
     tags = client.predict(handle_file(lettered_poster), api_name="/tags")
     assert tags["inputs"] == ["poster", "words"] and {w.upper() for w in tags["words"]} == set(WORDS)
     plain = client.predict(handle_file(lettered_poster), read_words=False, api_name="/tags")
-    assert plain["inputs"] == ["poster"] and plain["words"] is None
+    assert plain["inputs"] == ["poster"] and "words" not in plain
     expected = analyse(reader, lettered_poster).poster_probabilities
     answer = client.predict(handle_file(lettered_poster), read_words=False, api_name="/predict")
     assert np.allclose([answer[g] for g in reader.labels], expected, atol=1e-4)
@@ -176,3 +176,16 @@ def test_the_card_says_what_the_words_can_and_cannot_tell(words_model):
     about = card_markdown(card)
     assert "**The words on the poster**" in about and "a star's name carries" in about and "misread" in about
     assert f"{card.text['words_model']['training_films_with_words']:,} training films" in about
+
+
+@pytest.mark.parametrize("read_words", [True, False], ids=["with the words", "without"])
+def test_the_python_answer_is_the_clis_record(reader, words_model, lettered_poster, tmp_path, read_words):
+    """`classify(...)[0].to_dict()` is the CLI's JSONL record for the same poster and options, but for `file`."""
+    out = tmp_path / "records.jsonl"
+    flag = "--read-words" if read_words else "--no-read-words"
+    assert cli.main(["classify", lettered_poster, "--model", str(words_model), "--top-k", "all", flag,
+                     "--output", str(out)]) == 0
+    record = json.loads(out.read_text())
+    [tagging] = reader.classify([lettered_poster], top_k=None, read_words=read_words)
+    assert {"file": lettered_poster, **tagging.to_dict()} == record
+    assert ("words" in record) is read_words and len(record["labels"]) == len(reader.labels)

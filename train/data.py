@@ -33,7 +33,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEFAULT_DATA_DIR = SHARED / "data"
 DEFAULT_IMDB_DIR = SHARED / "data-imdb"
 DEFAULT_PUBLIC_DIR = SHARED.parent / "posters-public"  # where `python -m train.build_posters` puts its output
-V1_VAL_FRACTION = 0.2
+FIRST_VAL_FRACTION = 0.2  # of the TMDB posters with a collected genre: the first split, kept as it was
+DATA_IMDB = "data-imdb"  # the cohort of the films in ../shared/data-imdb
+PUBLIC = "public"  # the cohort of the films only the public set has
 IMDB_VAL_FRACTION = 0.15
 
 
@@ -58,7 +60,7 @@ class Poster:
     genres: tuple[str, ...]  # every genre of the five the poster carries, possibly none
     source: str = "tmdb"
     imdb_genres: tuple[str, ...] = ()  # the film's full IMDb genre list (IMDb posters only)
-    cohort: str = "v2"  # "v2": a poster version 2 trained or validated on; "new": added from the public set
+    cohort: str = DATA_IMDB  # where the film came from: DATA_IMDB (../shared/data-imdb), or PUBLIC (only the public set)
     title: str = ""  # the film's title and year where the folder lists them ("" when unknown)
     year: str = ""
 
@@ -94,12 +96,12 @@ def read_tmdb(data_dir: Path, primary_only: bool = True) -> list[Poster]:
 def read_imdb(data_dir: Path) -> list[Poster]:
     """IMDb posters with the film's genres among the five (none: a negative, kept) and its IMDb list.
 
-    Films of the built public set that are not in ../shared/data-imdb are the "new" cohort."""
+    Films of the built public set that are not in ../shared/data-imdb are the PUBLIC cohort."""
     posters = []
     with open(Path(data_dir) / "labels.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             film = f"tmdb:{row['tmdb_id']}" if row["tmdb_id"] else f"imdb:{row['imdb_id']}"
-            cohort = "new" if row.get("in_data_imdb") == "0" else "v2"
+            cohort = PUBLIC if row.get("in_data_imdb") == "0" else DATA_IMDB
             posters.append(Poster(film, Path(data_dir) / row["file"], "", _split_genres(row["genres"]), "imdb",
                                   tuple(g for g in row.get("imdb_genres", "").split("|") if g), cohort,
                                   row.get("title") or "", row.get("year") or ""))
@@ -114,7 +116,7 @@ def read_all(tmdb_dir: Path, imdb_dir: Path | None) -> list[Poster]:
     return posters
 
 
-def split(posters: list[Poster], val_fraction: float = V1_VAL_FRACTION, seed: int = 42
+def split(posters: list[Poster], val_fraction: float = FIRST_VAL_FRACTION, seed: int = 42
           ) -> tuple[list[Poster], list[Poster]]:
     """Version 1's split: stratify by primary genre, one film on one side, same answer every run."""
     films: dict[str, list[Poster]] = defaultdict(list)
@@ -146,10 +148,10 @@ def split_union(posters: list[Poster], imdb_val_fraction: float = IMDB_VAL_FRACT
     4. Of the films added from the public set, `imdb_val_fraction` are held out the same way.
     """
     tmdb_primary = [p for p in posters if p.source == "tmdb" and p.genre]
-    _, v1_val = split(tmdb_primary, V1_VAL_FRACTION, seed)
-    val_films = {p.film for p in v1_val}
+    _, first_val = split(tmdb_primary, FIRST_VAL_FRACTION, seed)
+    val_films = {p.film for p in first_val}
     fixed = val_films | {p.film for p in posters if p.source == "tmdb"}
-    for cohort in ("v2", "new"):
+    for cohort in (DATA_IMDB, PUBLIC):
         imdb_films: dict[str, tuple[str, ...]] = {}
         for poster in posters:
             if poster.source == "imdb" and poster.cohort == cohort:
@@ -187,7 +189,7 @@ def split_posters(tmdb_dir: Path, imdb_dir: Path | None, seed: int = 42
 
 def tmdb_split(tmdb_dir: Path, seed: int = 42) -> tuple[list[Poster], list[Poster], list[Poster]]:
     """(all, train, val) of the TMDB posters with a collected genre, split as version 1 split them: its 218
-    validation posters are the set the collected-genre accuracy (`tmdb_v1` figures) is measured on."""
+    validation posters are the set the collected-genre accuracy (`tmdb_collected` figures) is measured on."""
     posters = read_tmdb(tmdb_dir)
     return posters, *split(posters, seed=seed)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from poster_genre.analysis import file_probabilities
-from poster_genre.card import ModelCard, SourceFigures
+from poster_genre.card import COLLECTED_GENRE, ModelCard, SourceFigures
 from poster_genre.classifier import GenreClassifier
 from poster_genre.rules import FIRST_GENRES, TAG_RULE
-from train.data import Poster
+from train.data import DATA_IMDB, Poster
 from train.metrics import choose_thresholds, compare, five_genres, model_metrics, tag_statuses, threshold_rows
 
 PREDICTIONS = "val_probabilities.npz"  # beside model.keras: validation files, model and probe probabilities
@@ -31,7 +31,7 @@ def evaluate(posters: list[Poster], probs: np.ndarray, probe_probs: np.ndarray,
         theirs = file_probabilities(baseline, [p.path for p in posters])
         report["baseline"] = {"model": baseline.path.name, "version": card.version, "kind": card.kind,
                               **model_metrics(posters, theirs, card.thresholds, card.labels)}
-        earlier = np.array([p.cohort == "v2" for p in posters])
+        earlier = np.array([p.cohort == DATA_IMDB for p in posters])
         report["versus_baseline"] = {
             "posters": int(earlier.sum()),
             **compare([p for p, keep in zip(posters, earlier) if keep], five_genres(probs[earlier], labels),
@@ -51,7 +51,8 @@ def summary(report: dict) -> str:
     for name, part in (("validation", "metrics"), ("probe", "probe"), ("baseline", "baseline")):
         figures = card.figures(part)
         if figures:
-            imdb, v1 = figures.get("imdb", figures.get("all")), figures.get("tmdb_v1", SourceFigures())
+            imdb = figures.get("imdb", figures.get("all"))
+            collected = figures.get(COLLECTED_GENRE, SourceFigures())
             parts.append(f"{name}: mAP {imdb.mAP:.3f}, top-1-in-genres {imdb.top1_in_genres}, "
-                         f"TMDB v1 accuracy {v1.accuracy}")
+                         f"TMDB collected-genre accuracy {collected.accuracy}")
     return "; ".join(parts)

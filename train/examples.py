@@ -47,7 +47,7 @@ def example_candidates(genre: str, data_dir: Path, imdb_dir: Path | None) -> lis
 
 def fill_examples(data_dir: Path, out: Path, model: Path | None = None, imdb_dir: Path | None = None) -> list[Path]:
     """Write one example poster per genre into `out` as `<genre>_<id>.jpg`, replacing older ones."""
-    classifier = GenreClassifier(model or CHECKOUT_MODEL)  # fp32: its int8 copy can break near-ties apart
+    classifier = GenreClassifier(model or CHECKOUT_MODEL)
     chosen = []
     for genre in example_genres(classifier.card):
         candidates = example_candidates(genre, data_dir, imdb_dir)

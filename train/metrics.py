@@ -10,7 +10,7 @@ Metrics of every model on every poster:
 The headline figures are over the five genres on every source; a model with more genres also gets
 them over all its genres on the IMDb posters, the only ones whose every genre is known.
 On version 1's TMDB validation posters, the most likely of the five genres against the genre each poster was
-collected under (accuracy, macro-F1, top-2 and the selective-accuracy table: the `tmdb_v1` figures).
+collected under (accuracy, macro-F1, top-2 and the selective-accuracy table: the `tmdb_collected` figures).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from poster_genre.card import IMDB_EVERY_GENRE
+from poster_genre.card import COLLECTED_GENRE, IMDB_EVERY_GENRE
 from poster_genre.rules import (
     FIRST_GENRES,
     TAG_MIN_PRECISION,
@@ -36,7 +36,7 @@ CALIBRATION_BINS = 10
 SOURCES = ("all", "imdb", "tmdb")
 
 
-# The most likely genre against the collected one (the `tmdb_v1` figures).
+# The most likely genre against the collected one (the `tmdb_collected` figures).
 
 def collected_genre_metrics(y_true: np.ndarray, probs: np.ndarray, labels: tuple[str, ...]) -> dict:
     """Accuracy, macro-F1, top-2 accuracy, per-genre P/R/F1, confusion matrix, selective accuracy."""
@@ -207,10 +207,10 @@ def model_metrics(posters: list[Poster], probs: np.ndarray, thresholds: dict[str
     if len(labels) > len(FIRST_GENRES) and imdb.any():
         y_all = np.stack([p.truth(labels) for p in posters])
         out[IMDB_EVERY_GENRE] = multilabel_metrics(y_all[imdb], probs[imdb], tags[imdb], labels)
-    v1 = np.array([p.source == "tmdb" and bool(p.genre) for p in posters])
-    if v1.any():
-        collected = np.array([FIRST_GENRES.index(p.genre) for p, keep in zip(posters, v1) if keep])
-        out["tmdb_v1"] = collected_genre_metrics(collected, probs5[v1], FIRST_GENRES)
+    with_genre = np.array([p.source == "tmdb" and bool(p.genre) for p in posters])
+    if with_genre.any():
+        collected = np.array([FIRST_GENRES.index(p.genre) for p, keep in zip(posters, with_genre) if keep])
+        out[COLLECTED_GENRE] = collected_genre_metrics(collected, probs5[with_genre], FIRST_GENRES)
     return out
 
 

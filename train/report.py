@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from poster_genre.card import IMDB_EVERY_GENRE, MULTI_LABEL
+from poster_genre.card import COLLECTED_GENRE, IMDB_EVERY_GENRE, MULTI_LABEL
 from poster_genre.rules import FIRST_GENRES, serving_rule
 from train import evaluate, plots
 from train.config import TrainConfig
@@ -103,7 +103,7 @@ def plot_data(report: dict) -> plots.PlotData:
             five = report[part].get("imdb", report[part]["all"])
             every = report[part].get(IMDB_EVERY_GENRE, five)["average_precision"]
             bars.append(plots.APBars(name, five["mAP"], every))
-    collected = report["validation"].get("tmdb_v1", {})
+    collected = report["validation"].get(COLLECTED_GENRE, {})
     text = report.get("text", {})
     return plots.PlotData(report["history"], served_labels(report), bars, report["validation"],
                           collected.get("selective", []), collected.get("confusion_matrix", []),

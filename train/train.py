@@ -37,6 +37,7 @@ from poster_genre.rules import logit, prior_shift, sigmoid
 from train import evaluate
 from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 from train.config import TrainConfig, parse_args
+from train.data import DATA_IMDB
 from train.dataset import Data
 from train.features import Features, compute_features, member_views
 from train.metrics import compare, five_genres
@@ -47,7 +48,7 @@ from train.report import STAGE_1, STAGE_2, choose_served, run_description, write
 from train.text import fit_text_and_fusion
 from train.text import save as save_text
 
-STATED_PRIOR = "the genre rates of version 2's IMDb training films (../shared/data-imdb)"
+STATED_PRIOR = "the genre rates of the IMDb training films of ../shared/data-imdb"
 
 
 def stage_two(config: TrainConfig, data: Data, head: Head, top: keras.Model, x: Features) -> dict:
@@ -111,12 +112,12 @@ def assumed_prior(data: Data) -> tuple[np.ndarray, dict]:
     """The logit shift to the stated prior (`STATED_PRIOR`; none without such films), and what the report says."""
     known = (data.y_train >= 0).sum(0)
     training = (data.y_train > 0).sum(0) / np.maximum(known, 1)
-    v2 = np.array([p.source == "imdb" and p.cohort == "v2" for p in data.train])
-    stated = (data.y_train[v2] > 0).mean(0) if v2.any() else training
+    data_imdb = np.array([p.source == "imdb" and p.cohort == DATA_IMDB for p in data.train])
+    stated = (data.y_train[data_imdb] > 0).mean(0) if data_imdb.any() else training
     shift = prior_shift(training, stated)
     rates = {genre: {"training": round(float(t), 4), "stated": round(float(s), 4), "logit_shift": round(float(d), 4)}
              for genre, t, s, d in zip(data.labels, training, stated, shift)}
-    return shift, {"assumed": STATED_PRIOR if v2.any() else "the training films' genre rates", "genres": rates}
+    return shift, {"assumed": STATED_PRIOR if data_imdb.any() else "the training films' genre rates", "genres": rates}
 
 
 def ensemble_model(run: Trained, keep: list[int], shift: np.ndarray, name: str) -> keras.Model:
