@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,21 +33,18 @@ SIZE = ["64", "48"]
 
 @pytest.fixture(scope="module")
 def trained(tiny_dataset, tiny_imdb, tmp_path_factory):
-    """Train (weights=None, tiny input) and export: the whole pipeline, for real."""
-    from export.to_onnx import export
-    from train.train import main as train_main
+    """The one training command (weights=None, tiny input): words, training, export, checks and install, for real."""
+    from export.ship import main as ship
 
-    kind = MULTI_LABEL
-    out = tmp_path_factory.mktemp(kind) / "run"  # not there yet: training makes every folder it writes to
+    out = tmp_path_factory.mktemp("run") / "made"  # not there yet: the command makes every folder it writes to
+    served = tmp_path_factory.mktemp("served")
     words = words_cache(tiny_imdb, tmp_path_factory.mktemp("words") / "words.jsonl")
-    report = train_main(["--data-dir", str(tiny_dataset), "--weights", "none", "--imdb-dir", str(tiny_imdb),
-                         "--input-size", *SIZE, "--views", "3", "--members", "2", "--head-epochs", "3",
-                         "--finetune-epochs", "2",
-                         "--out", str(out), "--reports-dir", str(out / "reports"),
-                         "--cache-dir", str(out / "cache"), "--min-candidate-films", "1", "--words-cache", str(words)])
-    difference = export(out / "model.keras", out / "reports" / "metrics.json", out / "model.onnx",
-                        tiny_dataset, parity_count=8)
-    return kind, out, report, difference
+    report, difference = ship(["--out", str(out), "--install", "--install-to", str(served), "--parity-count", "8",
+                               "--data-dir", str(tiny_dataset), "--weights", "none", "--imdb-dir", str(tiny_imdb),
+                               "--input-size", *SIZE, "--views", "3", "--members", "2", "--head-epochs", "3",
+                               "--finetune-epochs", "2", "--cache-dir", str(out.parent / "cache"),
+                               "--min-candidate-films", "1", "--words-cache", str(words)])
+    return MULTI_LABEL, out, report, difference, served
 
 
 def words_cache(imdb: Path, cache: Path) -> Path:
@@ -68,7 +66,7 @@ def words_cache(imdb: Path, cache: Path) -> Path:
 
 
 def test_training_writes_model_report_and_plots(trained):
-    kind, out, report, _ = trained
+    kind, out, report, _, _ = trained
     assert (out / "model.keras").exists()
     for name in ("metrics.json", "training_curves.png", "average_precision.png", "calibration.png",
                  "selective_accuracy.png", "confusion_matrix.png"):
@@ -89,7 +87,7 @@ def test_training_writes_model_report_and_plots(trained):
 
 
 def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
-    kind, out, report, difference = trained
+    kind, out, report, difference, _ = trained
     assert difference < 1e-4  # probabilities and activation maps
     model = onnx.load(str(out / "model.onnx"))
     graph_input = model.graph.input[0].type.tensor_type
@@ -109,7 +107,7 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
 
 
 def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
-    kind, out, report, _ = trained
+    kind, out, report, _, _ = trained
     classifier = GenreClassifier(out / "model.onnx")
     text = report["text"]
     assert text["model"]["training_films"] > 0 and set(text["fusion"]) == set(MODES)
@@ -129,7 +127,7 @@ def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
 def test_two_members_are_one_graph_with_one_pooled_head(trained):
     """`--members 2`: every member's top on the one frozen bottom, joined before one pooled head (its logits the mean
     of the members'), and the card names each member against the ensemble."""
-    _, out, _, _ = trained
+    _, out, _, _, _ = trained
     members = GenreClassifier(out / "model.onnx").card.members
     assert [m["seed"] for m in members] == [42, 43] and [m["views"] for m in members] == [[0, 1, 2], [1, 2, 3]]
     for member in members:
@@ -142,7 +140,7 @@ def test_two_members_are_one_graph_with_one_pooled_head(trained):
 
 
 def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
-    _, out, _, _ = trained
+    _, out, _, _, _ = trained
     keras_model = keras.models.load_model(out / "model.keras")
     weights, bias = keras_model.get_layer(HEAD_LAYER).get_weights()
     classifier = GenreClassifier(out / "model.onnx")
@@ -155,7 +153,7 @@ def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
 
 
 def test_cli_serves_the_model(trained, tiny_dataset, tmp_path):
-    kind, out, _, _ = trained
+    kind, out, _, _, _ = trained
     posters = sorted((tiny_dataset / "posters").glob("*.jpg"))[:4]
     result = subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model",
                              str(out / "model.onnx"), "--top-k", "5", "--explain", str(tmp_path / "heat")],
@@ -170,7 +168,7 @@ def test_cli_serves_the_model(trained, tiny_dataset, tmp_path):
 
 
 def test_app_serves_the_model(trained, tiny_dataset):
-    kind, out, _, _ = trained
+    kind, out, _, _, _ = trained
     server = AppServer(REPO / "examples", free_port(), "--model", str(out / "model.onnx"),
                        "--reports", str(out / "reports"))
     try:
@@ -200,3 +198,27 @@ def test_efficientnet_b4_builds_without_download_and_loads_a_weights_file(tmp_pa
     bottom, top = backbone.split(model, top_blocks=2)
     assert top.layers[-1].name == model.layers[-1].name
     assert np.allclose(top.predict(bottom.predict(x, verbose=0), verbose=0), model.predict(x, verbose=0), atol=1e-4)
+
+
+def test_the_command_installs_what_it_made_and_checked(trained):
+    _, out, _, _, served = trained
+    for name in ("model.onnx", "model.text.onnx", "reports/metrics.json", "reports/training_curves.png"):
+        assert (served / name).read_bytes() == (out / name).read_bytes(), name
+    assert GenreClassifier(served / "model.onnx").reads_words
+
+
+def test_the_command_refuses_to_make_a_model_without_words_unless_asked(tiny_dataset, tiny_imdb, tmp_path):
+    from export.ship import main as ship
+
+    out = tmp_path / "made"
+    with pytest.raises(SystemExit, match="--words-cache none.*say --without-words"):
+        ship(["--out", str(out), "--data-dir", str(tiny_dataset), "--imdb-dir", str(tiny_imdb), "--words-cache", "none"])
+    blank = {name: tmp_path / name for name in ("tmdb", "imdb")}
+    for (name, folder), given in zip(blank.items(), (tiny_dataset, tiny_imdb)):
+        shutil.copytree(given, folder)
+        for poster in (folder / "posters").glob("*.jpg"):  # posters with nothing printed on them
+            Image.new("RGB", (48, 64), (90, 90, 90)).save(poster)
+    with pytest.raises(SystemExit, match="no words were read on any training poster"):
+        ship(["--out", str(out), "--data-dir", str(blank["tmdb"]), "--imdb-dir", str(blank["imdb"]),
+              "--words-cache", str(tmp_path / "posters.words.jsonl")])
+    assert not out.exists()  # nothing trained
