@@ -44,7 +44,7 @@ from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse
 from poster_genre.model import default_model
 from poster_genre.preprocess import IMAGE_SUFFIXES
-from poster_genre.words import DETECTION_SIDE, MIN_CONFIDENCE, engine_settings, new_engine
+from poster_genre.words import DETECTION_SIDE, MIN_WORD_SCORE, engine_settings, new_engine
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
 SETTINGS = {"default (min side 736)": engine_settings(736, "min"),
@@ -55,7 +55,7 @@ SETTINGS = {"default (min side 736)": engine_settings(736, "min"),
 
 def words_found(ocr, images: list[Image.Image]) -> float:
     """Mean words per poster at the served confidence floor."""
-    counts = [sum(score >= MIN_CONFIDENCE for score in (ocr(image).scores or ())) for image in images]
+    counts = [sum(score >= MIN_WORD_SCORE for score in (ocr(image).scores or ())) for image in images]
     return sum(counts) / len(counts)
 
 

@@ -99,8 +99,7 @@ def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusa
     images = [item for item in decoded if isinstance(item, Image.Image)]
     if not images:
         return list(decoded)
-    # The words are read beside the model run: with idle threads sleeping, an answer was 20-25 ms faster than
-    # reading after it (measured).
+    # The words are read beside the model run, which answers sooner than reading after it (docs/benchmarks.md).
     reading = [start_reading(image, classifier.threads) for image in images] if read_words else []
     batch = model_input(classifier, images)
     if classifier.has_maps:

@@ -143,12 +143,12 @@ class ModelCard:
 
 @dataclass(frozen=True)
 class TextCard:
-    """The title and year model's card (`model.text.onnx`'s metadata): the poster model's genres, in order, the
-    hashing, each mode's fusion weights and thresholds, and how the text model was trained."""
+    """The text model's card (`model.text.onnx`'s metadata: the title-and-year and words models): the poster model's
+    genres, in order, the hashing, each mode's fusion weights and thresholds, and how both were trained."""
 
     labels: tuple[str, ...]
     buckets: int
-    fusion: dict  # mode -> (genres, 3) weights: poster logit, text logit, bias
+    fusion: dict  # mode -> (genres, 2 + inputs) weights: poster logit, each text input's logit (title, words), bias
     thresholds: dict  # mode -> genre -> threshold (None: a probability only in that mode)
     model: dict = field(default_factory=dict)  # what it was trained on and how
     tag_status: dict = field(default_factory=dict)  # mode -> genre -> tagged or a probability only, and why

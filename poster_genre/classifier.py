@@ -33,7 +33,7 @@ class GenreClassifier(GenreModel):
         `images` is one poster or an iterable of them: paths (str or pathlib.Path), bytes, binary file objects,
         PIL images or numpy arrays (H, W, 3) uint8; a 4-D array (N, H, W, 3) is N posters. `titles` and
         `years` add the film's title and year: one per poster (None for none), or a single value for a
-        single poster. `read_words` reads the words printed on each poster (OCR, about 0.3 s a poster) and uses
+        single poster. `read_words` reads the words printed on each poster (OCR: its cost is in docs/benchmarks.md) and uses
         them; by default it is on when the model has a words model and the OCR engine is installed. False (with no
         title or year) gives exactly the poster model's answers.
 

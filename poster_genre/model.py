@@ -68,8 +68,8 @@ class GenreModel:
         self.threads = threads or default_threads()  # onnxruntime's intra-op threads (the words reader's too)
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep (measured:
-        # on 2 cores, spinning ones slowed the words reader beside the model run, and the model run itself)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep: spinning
+        # ones slowed the words reader beside the model run, and the model run itself (docs/benchmarks.md)
         try:
             self.session = ort.InferenceSession(model_path if in_memory else str(path), options,
                                                 providers=["CPUExecutionProvider"])

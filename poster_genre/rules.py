@@ -5,7 +5,8 @@
   where its tags were right at least half the time on the validation films (else it is a probability only);
 - the review rule: which posters a person should look at (an unsure answer, or an image unlike a film poster);
 - the prior a model assumes: its logits moved from its training films' genre rates to a stated prior's;
-- the fusion of the poster with a title and year: a logistic layer per genre over the two logits;
+- the fusion of the poster with a title and year and the words on it: a logistic layer per genre over the poster's
+  logit and each other input's;
 - the serving rule: which learned genres a model serves;
 """
 

@@ -166,7 +166,8 @@ def first_line(error: Exception, limit: int = 200) -> str:
 
 
 class TextModel:
-    """The text model and its fusion with one poster model (whose genres it must have, in order)."""
+    """The text model (the title and year's logits and, when it has one, the words' branch) and its fusion with one
+    poster model (whose genres it must have, in order)."""
 
     def __init__(self, model: str | os.PathLike | bytes, threads: int = 1) -> None:
         """`threads`: onnxruntime's intra-op threads (the text model is small: one is plenty)."""

@@ -22,13 +22,13 @@ from poster_genre.text import WORD_LENGTH as MAX_LENGTH
 from poster_genre.text import WORDS_LIMIT as MAX_WORDS
 
 DETECTION_SIDE = 480  # px: the detector scales a poster's shorter side to this (RapidOCR's default is 736)
-MIN_CONFIDENCE = 0.5  # RapidOCR's own text_score default
+MIN_WORD_SCORE = 0.5  # a word read with a lower confidence is dropped (RapidOCR's own text_score default)
 READ_SIDES = (512, 1024)  # px: a poster is read on a copy at most this long on its shorter and its longer side
 # (a w500 poster and a thumbnail are read as they are; without it, a large image is detected at up to 2000 px)
 MAX_ASPECT = 4  # a longer side more than this many times the shorter is not read: the detector would scale the
 # shorter side up to DETECTION_SIDE and the longer with it, without bound
 READ_SECONDS = float(os.environ.get("POSTER_GENRE_WORDS_SECONDS", 10))  # a poster whose words take longer is
-# answered without them (about 0.3 s is usual)
+# answered without them (a poster's usual time: docs/benchmarks.md)
 
 
 class WordsUnavailableError(ImportError):
@@ -70,8 +70,8 @@ def engine_name() -> str:
 
 def engine_settings(side: int = DETECTION_SIDE, limit_type: str = "min", threads: int = 1) -> dict:
     """RapidOCR's settings: the detector scales a poster's `limit_type` side to `side` px; angle classifier off
-    (posters are upright), `threads` onnxruntime threads with onnxruntime's memory arena (RapidOCR turns it off;
-    measured here: the same words, 7-14% faster), only errors logged."""
+    (posters are upright), `threads` onnxruntime threads with onnxruntime's memory arena (RapidOCR turns it off; with
+    it, the same words, faster: docs/benchmarks.md), only errors logged."""
     return {"Global.use_cls": False, "Global.log_level": "error", "Det.limit_side_len": side,
             "Det.limit_type": limit_type, "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
@@ -90,9 +90,8 @@ def new_engine(settings: dict):
 
 def _idle_threads_sleep() -> None:
     """Make RapidOCR's onnxruntime sessions let their idle threads sleep instead of spinning, as the image model's
-    do. RapidOCR has no setting for it, so this wraps its session options once per process. Measured here: the
-    detector's spinning threads slowed the recogniser, and an answer with the words took 285 ms, against 245 ms
-    without spinning."""
+    do. RapidOCR has no setting for it, so this wraps its session options once per process: the detector's spinning
+    threads slowed the recogniser (docs/benchmarks.md)."""
     from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
 
     build = getattr(OrtInferSession, "_init_sess_opts", None)
@@ -147,7 +146,7 @@ def read_words(image: Image.Image, threads: int = 1) -> list[Word]:
         output = _engine(threads)(read.convert("RGB"))
     texts, scores, boxes = output.txts or (), output.scores or (), output.boxes if output.boxes is not None else ()
     words = [Word(text.strip()[:MAX_LENGTH], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
-             for text, score, box in zip(texts, scores, boxes) if text.strip() and score >= MIN_CONFIDENCE]
+             for text, score, box in zip(texts, scores, boxes) if text.strip() and score >= MIN_WORD_SCORE]
     ranked = sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]
     return [word.scaled(image.width / read.width) for word in ranked]
 

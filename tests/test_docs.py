@@ -147,3 +147,15 @@ def test_example_records_have_record_fields(block):
     for record in json_records(block.code):
         unknown = set(record) - set(RECORD_FIELDS)
         assert not unknown - {"imdb_id", "id"}, f"{block}: {unknown} are not record fields"
+
+
+def test_the_architecture_names_every_module():
+    text = (REPO / "docs" / "architecture.md").read_text()
+    modules = [path for package in ("poster_genre", "train", "export") for path in sorted((REPO / package).glob("*.py"))
+               if path.name != "__init__.py"]
+    assert [f"{p.parent.name}/{p.name}" for p in modules if f"`{p.name}`" not in text and f"{p.name}`" not in text] == []
+
+
+def test_the_readme_is_one_screenful_of_pages():
+    body = (REPO / "README.md").read_text().split("\n---\n", 1)[1]  # below the Space's YAML
+    assert len(body.strip().splitlines()) <= 150

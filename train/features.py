@@ -1,7 +1,7 @@
 """The frozen bottom of the backbone, run once over augmented views of the posters and cached.
 
-The bottom runs through onnxruntime (converted with tf2onnx and checked against Keras), about 3.5x faster than
-Keras here. Large posters are down- and up-sampled at random in every view, so sharpness does not tell the 500 px
+The bottom runs through onnxruntime (converted with tf2onnx and checked against Keras), faster than Keras
+(docs/benchmarks.md). Large posters are down- and up-sampled at random in every view, so sharpness does not tell the 500 px
 TMDB posters from the 182 px IMDb thumbnails. Each view is cached under a hash of what made it, so an identical
 rerun skips it.
 """
@@ -77,7 +77,7 @@ def augmented_view(images: np.ndarray, widths: np.ndarray, view: int, seed: int)
 
 
 def onnx_bottom(bottom: keras.Model, size: tuple[int, int]) -> ort.InferenceSession:
-    """The frozen bottom converted with tf2onnx: onnxruntime runs it about 3.5x faster than Keras here.
+    """The frozen bottom converted with tf2onnx, which onnxruntime runs faster than Keras (docs/benchmarks.md).
 
     Its output is checked against Keras on random inputs before it is used.
     """
