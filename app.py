@@ -245,7 +245,7 @@ def build_demo(classifier: GenreClassifier, examples_dir: Path, reports_dir: Pat
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--share", action="store_true", default=os.environ.get("POSTER_GENRE_SHARE") == "1",
                         help="public gradio.live link (or POSTER_GENRE_SHARE=1)")
     parser.add_argument("--model", type=Path, default=default_model(),

@@ -28,7 +28,7 @@ def ensemble_cost(posters: list[Path], single: Path, ensemble: Path = REPO / "mo
     rows = {"baseline": f"{single.name} (fp32, one model)", "members": len(models["ensemble_fp32"].card.members)}
     for size in (1, 8):
         batch = model_input(models["single_fp32"], posters[:size])
-        seconds = median_seconds({name: (lambda m=m: m.probabilities(batch)) for name, m in models.items()})
+        seconds = median_seconds({name: (lambda m=m, batch=batch: m.probabilities(batch)) for name, m in models.items()})
         base = seconds["single_fp32"]
         rows[f"batch{size}"] = {**{f"{n}_ms_per_poster": round(1000 * t / size, 1) for n, t in seconds.items()},
                                 "fp32_ensemble_vs_single_fp32": round(seconds["ensemble_fp32"] / base, 3)}

@@ -32,9 +32,9 @@ def figures(truth: np.ndarray, answers: dict[str, np.ndarray]) -> dict:
     mean = next(name for name in answers if name.startswith("mean"))
     out = {name: {"mAP": round(mean_average_precision(truth, probs), 4),
                   "top1_in_genres": round(top1_in_genres(truth, probs), 4)} for name, probs in answers.items()}
-    for name in answers:
+    for name, probs in answers.items():
         if name != mean:
-            out[f"{mean} vs {name}"] = paired_bootstrap(mean_average_precision, truth, answers[mean], answers[name])
+            out[f"{mean} vs {name}"] = paired_bootstrap(mean_average_precision, truth, answers[mean], probs)
     return out
 
 

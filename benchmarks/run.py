@@ -73,9 +73,9 @@ def latency(posters: list[Path]) -> dict:
     rows = {"keras_model": source}
     for size in (1, 8):
         batch = batch8[:size]
-        seconds = median_seconds({"onnxruntime": lambda: classifier.probabilities(batch),
-                                  "predict": lambda: model.predict(batch, verbose=0),
-                                  "predict_on_batch": lambda: model.predict_on_batch(batch)})
+        seconds = median_seconds({"onnxruntime": lambda batch=batch: classifier.probabilities(batch),
+                                  "predict": lambda batch=batch: model.predict(batch, verbose=0),
+                                  "predict_on_batch": lambda batch=batch: model.predict_on_batch(batch)})
         ort_s = seconds["onnxruntime"]
         row = {"onnxruntime_ms_per_image": round(1000 * ort_s / size, 1)}
         for name in ("predict", "predict_on_batch"):
@@ -188,8 +188,8 @@ def memory(poster: Path) -> dict:
         client.predict(handle_file(str(poster)), api_name="/predict")
     app_mb = psutil.Process(server.process.pid).memory_info().rss / 1e6
     server.stop()
-    floor = subprocess.run([sys.executable, "-c", "import gradio, psutil; "
-                            "print(psutil.Process().memory_info().rss)"], capture_output=True, text=True, check=True)
+    floor = subprocess.run([sys.executable, "-c", ("import gradio, psutil; "
+                                                  "print(psutil.Process().memory_info().rss)")], capture_output=True, text=True, check=True)
     floor_mb = int(floor.stdout) / 1e6
     return {"serving_rss_mb": round(app_mb), "baseline_import_gradio_rss_mb": round(floor_mb),
             "ratio": round(app_mb / floor_mb, 2)}

@@ -54,7 +54,7 @@ def compare(truth: np.ndarray, probs: np.ndarray, folds: int, seed: int) -> dict
     }
     kept = {g: [t[g] for t in chosen if t[g] is not None] for g in FIRST_GENRES}  # None: a probability only
     spread = {g: (min(values), max(values)) if values else None for g, values in kept.items()}
-    return {"posters": int(len(truth)), "thresholds": in_sample, "fold_thresholds": spread,
+    return {"posters": len(truth), "thresholds": in_sample, "fold_thresholds": spread,
             **{name: dict(zip(FIRST_GENRES, map(float, f1))) | {"macro": float(f1.mean())} for name, f1 in figures.items()}}
 
 

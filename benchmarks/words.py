@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-
-from PIL import Image
-
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from benchmarks.appserver import CHROMIUM, FLAGS, REPO, AppServer, free_port, open_page
 from export.timing import median_seconds
@@ -44,7 +42,12 @@ from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse
 from poster_genre.model import default_model
 from poster_genre.preprocess import IMAGE_SUFFIXES
-from poster_genre.words import DETECTION_SIDE, MIN_WORD_SCORE, engine_settings, new_engine
+from poster_genre.words import (
+    DETECTION_SIDE,
+    MIN_WORD_SCORE,
+    engine_settings,
+    new_engine,
+)
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
 SETTINGS = {"default (min side 736)": engine_settings(736, "min"),

@@ -19,7 +19,14 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from poster_genre.card import TextCard
-from poster_genre.text import MODES, TEXT_MODES, TextInput, TextModel, features, words_features
+from poster_genre.text import (
+    MODES,
+    TEXT_MODES,
+    TextInput,
+    TextModel,
+    features,
+    words_features,
+)
 from train.text import TEXT_ARTIFACT
 
 OPSET = 17

@@ -134,7 +134,7 @@ def start_reading(image: Image.Image, threads: int) -> Future | Exception:
 
     try:
         return read_words_later(image, threads)
-    except Exception as error:  # the engine missing or failing to load: the answers go on without words
+    except Exception as error:  # noqa: BLE001 (the engine missing or failing to load: the answers go on without words)
         return error
 
 
@@ -147,7 +147,7 @@ def words_or_note(reading: Future | Exception) -> tuple[tuple | None, str | None
         if isinstance(reading, Exception):
             raise reading
         return tuple(words_read(reading)), None
-    except Exception as error:  # whatever the engine raises on one image must not fail the answer
+    except Exception as error:  # noqa: BLE001 (whatever the engine raises on one image must not fail the answer)
         return None, f"The words on this poster could not be read ({error}); the answer is without them."
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 MULTI_LABEL = "multi-label"  # one sigmoid per genre, tagged at per-genre thresholds: the only kind served
 TEXT_FIELDS = ("backbone", "version", "created", "resize_policy", "kind", "serving_rule", "tag_rule")
@@ -33,7 +33,7 @@ class SourceFigures:
     selective: list = field(default_factory=list)  # trusting only top confidences >= threshold
 
     @classmethod
-    def of(cls, figures: dict) -> "SourceFigures":
+    def of(cls, figures: dict) -> SourceFigures:
         return cls(**{k: v for k, v in figures.items() if k in cls.__dataclass_fields__})
 
 
@@ -95,7 +95,7 @@ class ModelCard:
 
     @classmethod
     def from_report(cls, report: dict, version: str = "unknown", created: str = "", resize_policy: str = ""
-                    ) -> "ModelCard":
+                    ) -> ModelCard:
         """The card of a training report (reports/metrics.json): the one place that reads the report's keys."""
         baseline = report.get("baseline", {})
         return cls(
@@ -123,7 +123,7 @@ class ModelCard:
                 for key, value in asdict(self).items()}
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, str]) -> "ModelCard":
+    def from_metadata(cls, metadata: dict[str, str]) -> ModelCard:
         """Read a card back from ONNX metadata; labels and input_size are required."""
         missing = {"labels", "input_size"} - metadata.keys()
         if missing:
@@ -157,12 +157,12 @@ class TextCard:
         return {key: json.dumps(value) for key, value in asdict(self).items()}
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, str]) -> "TextCard":
+    def from_metadata(cls, metadata: dict[str, str]) -> TextCard:
         values = {k: json.loads(v) for k, v in metadata.items() if k in cls.__dataclass_fields__}
         return cls(**{**values, "labels": tuple(values["labels"]), "buckets": int(values["buckets"])})
 
     @classmethod
-    def from_report(cls, report: dict, fusion: dict) -> "TextCard":
+    def from_report(cls, report: dict, fusion: dict) -> TextCard:
         """The card of a training report's text model (the one place that reads the report's `text` keys)."""
         text = report["text"]
         return cls(tuple(report["labels"]), text["model"]["buckets"], fusion, text["thresholds"], text["model"],

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from poster_genre.card import COLLECTED_GENRE, IMDB_EVERY_GENRE, ModelCard, SourceFigures
+from poster_genre.card import (
+    COLLECTED_GENRE,
+    IMDB_EVERY_GENRE,
+    ModelCard,
+    SourceFigures,
+)
 from poster_genre.rules import MIN_CONFIDENCE
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
 
 from poster_genre.analysis import Analysis, Refusal, analyse_in_batches, answer
 from poster_genre.answer import Prediction, Tagging
-from poster_genre.model import MAPS_OUTPUT, GenreModel, ModelNotFoundError, default_model
+from poster_genre.model import (
+    MAPS_OUTPUT,
+    GenreModel,
+    ModelNotFoundError,
+    default_model,
+)
 from poster_genre.preprocess import ImageSource, describe
 from poster_genre.rules import MIN_CONFIDENCE
 

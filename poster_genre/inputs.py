@@ -10,9 +10,9 @@ they run; pyarrow comes with `pip install "poster-genre[ray]"`.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from poster_genre.analysis import Refusal
 from poster_genre.preprocess import IMAGE_SUFFIXES

@@ -47,7 +47,7 @@ def default_model() -> Path:
 def default_threads() -> int:
     """$POSTER_GENRE_THREADS, else every core this process may use."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return int(os.environ.get("POSTER_GENRE_THREADS", 0)) or usable
+    return int(os.environ.get("POSTER_GENRE_THREADS", "0")) or usable
 
 
 class GenreModel:

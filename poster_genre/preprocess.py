@@ -12,12 +12,12 @@ import functools
 import io
 import warnings
 from os import PathLike
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ImageSource = Union[str, PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image, np.ndarray]
+ImageSource = str | PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
 ACCEPTED = ("a path (str or pathlib.Path), bytes, a file object opened in binary mode, a PIL image, "
             "or a numpy array of uint8 RGB values (height, width, 3) or grey levels (height, width)")
 

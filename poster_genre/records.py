@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from poster_genre.analysis import Analysis, Refusal, analyse_batch, answer
 from poster_genre.classifier import GenreClassifier
@@ -93,8 +94,7 @@ def catalogue_fields(carried: list[str] | None) -> list[str]:
 
 
 def write_jsonl(records: Iterable[dict], out: TextIO) -> None:
-    for item in records:
-        out.write(json.dumps(item) + "\n")
+    out.writelines(json.dumps(item) + "\n" for item in records)
 
 
 def write_csv(records: Iterable[dict], out: TextIO, top_k: int, carried: list[str] | None = None,
@@ -127,7 +127,7 @@ def parquet_modules():
     """pyarrow and pyarrow.parquet, or a clear ImportError saying how to get them."""
     try:
         import pyarrow
-        import pyarrow.parquet as parquet
+        from pyarrow import parquet
     except ImportError as error:
         raise ImportError('Parquet output needs pyarrow: pip install "poster-genre[ray]" (or pyarrow).') from error
     return pyarrow, parquet

@@ -23,6 +23,7 @@ import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +56,11 @@ class TextInput:
     words: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, title: object = None, year: object = None) -> "TextInput":
+    def of(cls, title: object = None, year: object = None) -> TextInput:
         """From raw values (a form, an API call, a catalogue row): empty means absent; TextInputError otherwise."""
         return cls(clean_title(title), clean_year(year))
 
-    def with_words(self, words: Sequence[str]) -> "TextInput":
+    def with_words(self, words: Sequence[str]) -> TextInput:
         """This input with the words read on the poster (blank ones dropped, at most WORDS_LIMIT of at most
         WORD_LENGTH characters each)."""
         kept = [" ".join(str(w).split())[:WORD_LENGTH] for w in words]
@@ -108,7 +109,7 @@ def title_tokens(title: str) -> list[str]:
     """Word 1-2-grams and character 3-5-grams of the NFKC-normalised, case-folded title."""
     text = " ".join(unicodedata.normalize("NFKC", title).casefold().split())
     words = re.findall(r"\w+", text)
-    tokens = [f"w:{w}" for w in words] + [f"b:{a} {b}" for a, b in zip(words, words[1:])]
+    tokens = [f"w:{w}" for w in words] + [f"b:{a} {b}" for a, b in pairwise(words)]
     padded = f" {text} "
     return tokens + [f"c:{padded[i:i + n]}" for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
 
@@ -122,7 +123,7 @@ def words_tokens(words: Sequence[str]) -> list[str]:
         if not text:
             continue
         found = re.findall(r"\w+", text)
-        tokens += [f"l:{text}", *(f"w:{w}" for w in found), *(f"b:{a} {b}" for a, b in zip(found, found[1:]))]
+        tokens += [f"l:{text}", *(f"w:{w}" for w in found), *(f"b:{a} {b}" for a, b in pairwise(found))]
         padded = f" {text} "
         tokens += [f"c:{padded[i:i + n]}" for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
     return tokens

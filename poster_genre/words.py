@@ -27,7 +27,7 @@ READ_SIDES = (512, 1024)  # px: a poster is read on a copy at most this long on 
 # (a w500 poster and a thumbnail are read as they are; without it, a large image is detected at up to 2000 px)
 MAX_ASPECT = 4  # a longer side more than this many times the shorter is not read: the detector would scale the
 # shorter side up to DETECTION_SIDE and the longer with it, without bound
-READ_SECONDS = float(os.environ.get("POSTER_GENRE_WORDS_SECONDS", 10))  # a poster whose words take longer is
+READ_SECONDS = float(os.environ.get("POSTER_GENRE_WORDS_SECONDS", "10"))  # a poster whose words take longer is
 # answered without them (a poster's usual time: docs/benchmarks.md)
 
 

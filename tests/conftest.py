@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +32,60 @@ needs_data = pytest.mark.skipif(not HAS_DATA, reason=f"shared poster data not fo
 needs_both = pytest.mark.skipif(not (HAS_DATA and HAS_IMDB),
                                 reason=f"shared poster data not found at {DATA_DIR} and {IMDB_DIR} "
                                        "(set POSTER_GENRE_DATA and POSTER_GENRE_IMDB_DATA)")
-MODEL = REPO / "model.onnx"  # fp32
+MODEL = REPO / "model.onnx"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives Chromium (through the `browser` or a module's `page` fixture) is marked `browser`."""
+    for item in items:
+        if {"browser", "page"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What one `poster-genre classify` run gave: its exit status and its standard output and error."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> CliRun:
+    """`poster-genre classify ARGS` from the repository: in this process (`cli.main`, output captured, `env` set
+    meanwhile), or in a process of its own where that matters: `--ray` (a Ray driver per process) and an `env` that
+    is read when Python starts or a module is imported (all but the model's path)."""
+    if any(arg.startswith("--ray") for arg in args) or set(env or {}) - {"POSTER_GENRE_MODEL"}:
+        done = subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=600, env={**os.environ, **(env or {})})
+        return CliRun(done.returncode, done.stdout, done.stderr)
+    from poster_genre import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(REPO), environment(env or {}), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(["classify", *args])
+        except SystemExit as leaving:  # argparse's usage errors, and the CLI's own one-line errors
+            code = leaving.code if isinstance(leaving.code, int) else 1
+            if isinstance(leaving.code, str):
+                print(leaving.code, file=sys.stderr)
+    return CliRun(code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """`values` set in os.environ for the duration, then as they were."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def words_off(page) -> None:
@@ -101,7 +160,7 @@ def tiny_imdb(tmp_path_factory) -> Path:
 def sample_poster(tmp_path_factory) -> Path:
     """A real poster when the shared data is here, else a generated image."""
     if HAS_DATA:
-        return sorted((DATA_DIR / "posters").glob("*.jpg"))[0]
+        return min((DATA_DIR / "posters").glob("*.jpg"))
     path = tmp_path_factory.mktemp("sample") / "poster.jpg"
     synthetic_poster(1, (300, 450)).save(path)
     return path

@@ -13,9 +13,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 from poster_genre import GenreClassifier
-from tests.conftest import MODEL, REPO, AppServer, free_port, synthetic_poster
+from tests.conftest import MODEL, REPO, AppServer, free_port, run_cli, synthetic_poster
 from tests.test_app import LABELS
-from tests.test_cli import run_cli
 
 CALLS = 500
 
@@ -24,6 +23,7 @@ def files_under(*folders) -> list:
     return [path for folder in folders for path in folder.rglob("*") if path.is_file()]
 
 
+@pytest.mark.load
 def test_500_explain_calls_leave_a_handful_of_files_a_minute_later(tmp_path, examples_dir):
     cache, scratch = tmp_path / "gradio-cache", tmp_path / "tmp"
     scratch.mkdir()
@@ -191,6 +191,7 @@ print(resting, psutil.Process().memory_info().rss)
 """
 
 
+@pytest.mark.slow
 def test_memory_returns_near_its_resting_size_after_large_images(sample_poster, tmp_path):
     result = subprocess.run([sys.executable, "-c", LARGE_IMAGES, str(MODEL), str(sample_poster),
                              str(tmp_path / "large.png")], cwd=REPO, capture_output=True, text=True, timeout=600)

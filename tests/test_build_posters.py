@@ -72,8 +72,8 @@ def test_builds_exactly_the_listed_posters_at_their_commits_and_again_idempotent
     for row in built:
         path = out / row["file"]
         assert path.read_bytes() == subprocess.run(
-            ["git", "-C", str(repo), "show", f"{second if row['imdb_id'] != 'tt1' else first}:img/"
-             f"{row['imdb_id'][2:]}.jpg"], capture_output=True, check=True).stdout  # the bytes, unchanged
+            ["git", "-C", str(repo), "show", f"{second if row['imdb_id'] != 'tt1' else first}:img/{row['imdb_id'][2:]}.jpg"],
+            capture_output=True, check=True).stdout  # the bytes, unchanged
     assert sorted(p.name for p in (out / "posters").iterdir()) == ["tt1.jpg", "tt2.jpg", "tt5.jpg"]  # never tt9
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "posters").iterdir()}
     before = (out / "labels.csv").read_bytes()

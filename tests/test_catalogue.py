@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from tests.conftest import synthetic_poster
-from tests.test_cli import read_output, run_cli
+from tests.conftest import run_cli, synthetic_poster
+from tests.test_cli import read_output
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_every_column_and_the_row_number_pass_through_to_the_records(catalogue):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["row"] for r in records] == [2, 3, 4, 5] and {r["catalogue"] for r in records} == {str(catalogue)}
     assert [r["id"] for r in records] == ["a1", "a2", "a3", "a4"]
-    assert [r["imdb_id"] for r in records][0] == "tt0109830"
+    assert records[0]["imdb_id"] == "tt0109830"
     assert records[0]["catalogue_genres"] == "Drama|Romance"  # the catalogue's own genres, beside the model's
     assert list(records[0])[:6] == ["file", "catalogue", "row", "id", "imdb_id", "catalogue_genres"]
     assert records[1]["file"] == records[2]["file"] and records[1]["row"] != records[2]["row"]
@@ -53,6 +53,7 @@ def test_csv_and_parquet_carry_the_same_columns(catalogue, tmp_path, suffix):
         assert str(row["row"]) == str(record["row"])
 
 
+@pytest.mark.ray
 def test_on_ray_the_records_carry_the_same_columns(catalogue, tmp_path):
     local = [json.loads(line) for line in run_cli(str(catalogue), "--top-k", "2").stdout.splitlines()]
     result = run_cli(str(catalogue), "--top-k", "2", "--ray", "--output", str(tmp_path / "ray.jsonl"))

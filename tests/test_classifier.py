@@ -87,6 +87,7 @@ def test_serving_path_never_imports_tensorflow():
 
 
 @needs_both
+@pytest.mark.slow
 def test_committed_model_meets_the_bar_on_version_2s_held_out_posters(classifier):
     """On the posters version 2 validated on (in CI too: ../shared/data-imdb is enough), over the five genres."""
     from train.evaluate import classifier_metrics

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 
@@ -13,13 +12,7 @@ import pytest
 from PIL import Image
 
 from poster_genre import GenreClassifier, __version__
-from tests.conftest import MODEL, REPO, synthetic_poster
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
-
+from tests.conftest import MODEL, REPO, run_cli, synthetic_poster
 
 LABELS = GenreClassifier(MODEL).labels  # the served model's genres, from its card
 

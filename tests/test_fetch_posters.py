@@ -118,6 +118,7 @@ def rows(folder):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_fetch_then_resume(tmdb, tmp_path, capsys):
     out = tmp_path / "set"
     assert run(tmdb, out, "--genres", "Action", "Comedy", "Drama") == 0

@@ -10,6 +10,8 @@ pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytor
 
 from train.lite2 import efficientnet_lite2, load_reference, port
 
+pytestmark = pytest.mark.training
+
 
 def test_ported_backbone_matches_reference(tmp_path, sample_poster):
     from poster_genre.preprocess import preprocess

@@ -6,10 +6,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 from gradio_client import Client, handle_file
 
 from poster_genre import GenreClassifier
 from tests.conftest import MODEL
+
+pytestmark = pytest.mark.load
 
 CALLERS, REQUESTS = 8, 25
 

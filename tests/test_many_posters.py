@@ -13,9 +13,8 @@ import pytest
 from gradio_client import handle_file
 
 from poster_genre.many import MAX_POSTERS
-from tests.conftest import DATA_DIR, HAS_DATA, synthetic_poster
+from tests.conftest import DATA_DIR, HAS_DATA, run_cli, synthetic_poster
 from tests.test_browser import sync_api  # noqa: F401
-from tests.test_cli import run_cli
 from tests.test_page_layout import DESKTOP, fresh_page
 
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")

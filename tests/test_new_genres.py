@@ -9,11 +9,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from gradio_client import handle_file
 
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_the_cli_tags_most_horror_films_horror(horror_posters):
     result = subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, horror_posters), "--top-k",
                              "all"], cwd=REPO, capture_output=True, text=True, timeout=600,

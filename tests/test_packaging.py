@@ -16,6 +16,8 @@ import pytest
 from poster_genre import __version__
 from tests.conftest import DATA_DIR, HAS_DATA, REPO, synthetic_poster
 
+pytestmark = pytest.mark.venv
+
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 

@@ -12,8 +12,10 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import DATA_DIR, HAS_DATA, REPO, free_port, synthetic_poster
-from tests.test_cli import read_output, run_cli
+from tests.conftest import DATA_DIR, HAS_DATA, REPO, free_port, run_cli, synthetic_poster
+from tests.test_cli import read_output
+
+pytestmark = pytest.mark.ray
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import psutil
 import pytest
 
 from poster_genre.runs import PROGRESS_SUFFIX
-from tests.conftest import REPO, synthetic_poster
-from tests.test_cli import read_output, run_cli
+from tests.conftest import REPO, run_cli, synthetic_poster
+from tests.test_cli import read_output
 
 POSTERS = 48
 
@@ -69,6 +69,7 @@ def killed_partway(args: list[str], output: Path, after: int) -> int:
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+@pytest.mark.slow
 def test_a_killed_run_resumed_writes_every_record_once(catalogue, uninterrupted, tmp_path, suffix):
     output = tmp_path / f"out{suffix}"
     args = [str(catalogue), "--batch-size", "4", "--output", str(output)]
@@ -86,6 +87,7 @@ def test_a_killed_run_resumed_writes_every_record_once(catalogue, uninterrupted,
     assert progress_of(output)["complete"] is True and progress_of(output)["done"] == POSTERS + 1
 
 
+@pytest.mark.ray
 def test_a_killed_ray_run_resumed_writes_every_record_once(catalogue, uninterrupted, tmp_path):
     output = tmp_path / "ray.jsonl"
     args = [str(catalogue), "--batch-size", "4", "--ray", "--output", str(output)]
@@ -121,6 +123,7 @@ def test_resume_needs_an_output_file(sample_poster, tmp_path):
     assert one_object.returncode == 2 and "a file is written on this machine" in one_object.stderr
 
 
+@pytest.mark.ray
 def test_a_ray_run_whose_actor_is_killed_still_writes_every_record_once(catalogue, uninterrupted, tmp_path):
     output = tmp_path / "ray.jsonl"
     run = subprocess.Popen([sys.executable, "-m", "poster_genre", "classify", str(catalogue), "--batch-size", "4",
@@ -138,6 +141,7 @@ def test_a_ray_run_whose_actor_is_killed_still_writes_every_record_once(catalogu
     assert read_output(output) == read_output(uninterrupted[".jsonl"])
 
 
+@pytest.mark.ray
 def test_a_ray_folder_that_holds_files_is_refused_not_mixed(sample_poster, tmp_path):
     folder = tmp_path / "parts"
     folder.mkdir()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from benchmarks.non_posters import non_posters
 from poster_genre import GenreClassifier
 from poster_genre.review import measurements
-from tests.conftest import MODEL, REPO, require_card
+from tests.conftest import MODEL, CliRun, require_card, run_cli
 
 parquet = pytest.importorskip("pyarrow.parquet")
 
@@ -29,9 +27,8 @@ def images(tmp_path_factory):
     return folder
 
 
-def classify(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args, "--min-confidence", "0"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+def classify(*args: str) -> CliRun:
+    return run_cli(*args, "--min-confidence", "0")
 
 
 def test_the_measurements_of_a_blank_and_of_noise():
@@ -42,6 +39,7 @@ def test_the_measurements_of_a_blank_and_of_noise():
     assert loud["flat_share"] < 0.01 and loud["colours"] > 1000 and loud["detail"] > 40 and loud["edges"] > 0.5
 
 
+@pytest.mark.slow
 def test_generated_non_posters_are_flagged_and_still_classified(images):
     result = classify(str(images), "--top-k", "3")
     assert result.returncode == 0, result.stderr

@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from poster_genre import GenreClassifier
 from poster_genre.records import FORMULA_STARTS
-from tests.conftest import MODEL
-from tests.test_cli import read_output, run_cli
+from tests.conftest import MODEL, run_cli
+from tests.test_cli import read_output
 
 FORMULA = '=HYPERLINK("http://x.example")'
 
@@ -56,6 +56,7 @@ def test_a_poster_printed_with_a_formula_gives_csv_cells_no_spreadsheet_runs(cat
     assert "=HYPERLINK" in written["words"] and json.dumps(rows[2]).count("'-2+3") == 1
 
 
+@pytest.mark.ray
 def test_ray_csv_parts_are_as_safe(catalogue, tmp_path):
     result = run_cli(str(catalogue / "films.csv"), "--ray", "--format", "csv", "--output", str(tmp_path / "parts"))
     assert result.returncode == 0, result.stderr

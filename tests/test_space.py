@@ -93,6 +93,7 @@ def test_space_yaml_names_the_pinned_gradio_and_a_python_version():
 
 
 @needs_both
+@pytest.mark.slow
 def test_examples_are_the_held_out_posters_most_typical_of_their_genre(tmp_path):
     classifier = GenreClassifier(MODEL)
     genres = example_genres(classifier.card)

@@ -16,6 +16,8 @@ from PIL import Image
 from poster_genre import GenreClassifier
 from tests.conftest import MODEL, REPO, AppServer, free_port, synthetic_poster
 
+pytestmark = pytest.mark.venv
+
 LISTED = [line for line in (REPO / "scripts" / "space_files.txt").read_text().splitlines()
           if line and not line.startswith("#")]
 

@@ -17,9 +17,9 @@ from tests.conftest import (
 )
 from train.data import (
     DATA_IMDB,
-    PUBLIC,
     DEFAULT_IMDB_DIR,
     DEFAULT_PUBLIC_DIR,
+    PUBLIC,
     Poster,
     read_all,
     read_imdb,

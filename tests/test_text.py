@@ -24,7 +24,8 @@ from poster_genre.text import (
     TextInputError,
     features,
 )
-from tests.conftest import MODEL, REPO, synthetic_poster
+from tests.conftest import MODEL, REPO, CliRun, synthetic_poster
+from tests.conftest import run_cli as cli_run
 
 needs_text = pytest.mark.skipif(not (REPO / TEXT_NAME).exists(), reason=f"no {TEXT_NAME} beside model.onnx")
 
@@ -132,10 +133,9 @@ def test_a_text_model_that_does_not_fit_is_said_not_dropped_silently(tmp_path, s
         GenreClassifier(MODEL, text_model=tmp_path / "absent.onnx")
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str) -> CliRun:
     """The CLI on the title and year alone (the words on the poster are tested in test_words_path)."""
-    return subprocess.run([sys.executable, "-m", "poster_genre", "classify", "--no-read-words", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "POSTER_GENRE_MODEL": ""})
+    return cli_run("--no-read-words", *args, env={"POSTER_GENRE_MODEL": ""})
 
 
 @needs_text

@@ -28,6 +28,8 @@ from poster_genre.text import MODES, TextInput
 from tests.conftest import REPO, AppServer, free_port
 from train.backbones import BACKBONES, HEAD_LAYER, POOL_LAYER
 
+pytestmark = pytest.mark.training
+
 SIZE = ["64", "48"]
 
 
@@ -66,7 +68,7 @@ def words_cache(imdb: Path, cache: Path) -> Path:
 
 
 def test_training_writes_model_report_and_plots(trained):
-    kind, out, report, _, _ = trained
+    kind, out, _, _, _ = trained
     assert (out / "model.keras").exists()
     for name in ("metrics.json", "training_curves.png", "average_precision.png", "calibration.png",
                  "selective_accuracy.png", "confusion_matrix.png"):
@@ -107,7 +109,7 @@ def test_onnx_matches_keras_and_carries_the_card(trained, tiny_dataset):
 
 
 def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
-    kind, out, report, _, _ = trained
+    _, out, report, _, _ = trained
     classifier = GenreClassifier(out / "model.onnx")
     text = report["text"]
     assert text["model"]["training_films"] > 0 and set(text["fusion"]) == set(MODES)
@@ -115,7 +117,7 @@ def test_the_same_command_makes_the_title_and_year_model(trained, tiny_dataset):
     assert set(text["thresholds"]["title+year"]) == set(report["labels"])
     assert (out / "reports" / "title_and_year.png").stat().st_size > 0
     assert classifier.text is not None and classifier.text.labels == classifier.labels
-    poster = sorted((tiny_dataset / "posters").glob("*.jpg"))[0]
+    poster = min((tiny_dataset / "posters").glob("*.jpg"))
     [alone], [titled] = classifier.classify(poster), classifier.classify(poster, titles=["film 3"], years=[2000])
     assert [p.confidence for p in alone.ranked] != [p.confidence for p in titled.ranked]
     assert classifier.card.text["model"]["buckets"] == 2 ** 18
@@ -153,7 +155,7 @@ def test_activation_maps_average_to_the_logits(trained, tiny_dataset):
 
 
 def test_cli_serves_the_model(trained, tiny_dataset, tmp_path):
-    kind, out, _, _, _ = trained
+    _, out, _, _, _ = trained
     posters = sorted((tiny_dataset / "posters").glob("*.jpg"))[:4]
     result = subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model",
                              str(out / "model.onnx"), "--top-k", "5", "--explain", str(tmp_path / "heat")],
@@ -168,12 +170,12 @@ def test_cli_serves_the_model(trained, tiny_dataset, tmp_path):
 
 
 def test_app_serves_the_model(trained, tiny_dataset):
-    kind, out, _, _, _ = trained
+    _, out, _, _, _ = trained
     server = AppServer(REPO / "examples", free_port(), "--model", str(out / "model.onnx"),
                        "--reports", str(out / "reports"))
     try:
         client = Client(server.url, verbose=False)
-        path = sorted((tiny_dataset / "posters").glob("*.jpg"))[0]
+        path = min((tiny_dataset / "posters").glob("*.jpg"))
         poster = handle_file(str(path))
         probabilities = client.predict(poster, api_name="/predict")
         assert set(probabilities) == set(FIRST_GENRES)

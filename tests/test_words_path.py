@@ -8,10 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,7 +17,8 @@ from gradio_client import Client, handle_file
 from poster_genre import GenreClassifier, cli
 from poster_genre.analysis import analyse, answer, with_text
 from poster_genre.text import NO_TEXT, TextInput
-from tests.conftest import REPO, AppServer, free_port, synthetic_poster
+from tests.conftest import REPO, AppServer, CliRun, free_port, synthetic_poster
+from tests.conftest import run_cli as cli_run
 from tests.test_words import lettered
 
 pytest.importorskip("rapidocr", reason="RapidOCR is not installed (pip install -r requirements-train.txt)")
@@ -65,9 +63,8 @@ def test_a_poster_with_no_text_is_answered_by_the_poster(reader, tmp_path):
     assert np.array_equal(read.probabilities, read.poster_probabilities)
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "poster_genre", "classify", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "POSTER_GENRE_MODEL": "", **(env or {})})
+def run_cli(*args: str, env: dict | None = None) -> CliRun:
+    return cli_run(*args, env={"POSTER_GENRE_MODEL": "", **(env or {})})
 
 
 def test_the_cli_records_the_words_in_every_format(words_model, lettered_poster, tmp_path):
@@ -112,6 +109,7 @@ def test_an_engine_that_fails_on_an_image_leaves_the_answer_without_words_and_sa
     assert "could not be read" in record["words_note"] and "took longer" in record["words_note"]
 
 
+@pytest.mark.ray
 def test_ray_reads_the_words_in_its_actors(words_model, lettered_poster):
     pytest.importorskip("ray", reason="Ray is not installed")
     patient = {"POSTER_GENRE_WORDS_SECONDS": "600"}  # a loaded machine must not turn this into the timeout's test

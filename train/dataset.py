@@ -56,7 +56,7 @@ class Data:
     y_val: np.ndarray
 
     @classmethod
-    def load(cls, config: TrainConfig) -> "Data":
+    def load(cls, config: TrainConfig) -> Data:
         posters, train, val = split_posters(config.data_dir, config.imdb_dir, config.seed)
         labels = candidate_labels(train, config.min_candidate_films)
         return cls(posters, train, val, labels, targets(train, labels), targets(val, labels))

@@ -10,7 +10,14 @@ from poster_genre.card import COLLECTED_GENRE, ModelCard, SourceFigures
 from poster_genre.classifier import GenreClassifier
 from poster_genre.rules import FIRST_GENRES, TAG_RULE
 from train.data import DATA_IMDB, Poster
-from train.metrics import choose_thresholds, compare, five_genres, model_metrics, tag_statuses, threshold_rows
+from train.metrics import (
+    choose_thresholds,
+    compare,
+    five_genres,
+    model_metrics,
+    tag_statuses,
+    threshold_rows,
+)
 
 PREDICTIONS = "val_probabilities.npz"  # beside model.keras: validation files, model and probe probabilities
 

@@ -21,7 +21,13 @@ from poster_genre.classifier import GenreClassifier
 from poster_genre.model import CHECKOUT_MODEL
 from poster_genre.preprocess import load_image
 from poster_genre.rules import FIRST_GENRES
-from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_posters, tmdb_split
+from train.data import (
+    Poster,
+    data_dir_from_env,
+    imdb_dir_from_env,
+    split_posters,
+    tmdb_split,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_WIDTH = 342

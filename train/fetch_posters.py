@@ -65,7 +65,7 @@ class Http:
                     raise FetchError(f"HTTP {response.status_code}")
                 if response.status_code != 200:
                     raise FetchError(f"HTTP {response.status_code} for {self.redact(url)}")
-                response.content  # read the whole body now, so a cut connection fails here
+                _ = response.content  # read the whole body now, so a cut connection fails here
                 return response
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                     FetchError) as error:

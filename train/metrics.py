@@ -15,7 +15,7 @@ collected under (accuracy, macro-F1, top-2 and the selective-accuracy table: the
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -78,7 +78,7 @@ class Head:
     dense: keras.layers.Dense
 
     @classmethod
-    def create(cls, config: TrainConfig, genres: int) -> "Head":
+    def create(cls, config: TrainConfig, genres: int) -> Head:
         return cls(keras.layers.GlobalAveragePooling2D(name=POOL_LAYER),
                    keras.layers.Dropout(config.dropout, name="dropout"),
                    keras.layers.Dense(genres, activation="sigmoid", name=HEAD_LAYER))

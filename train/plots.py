@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from poster_genre.rules import FIRST_GENRES  # noqa: E402
-from train.metrics import SOURCES  # noqa: E402
+from poster_genre.rules import FIRST_GENRES
+from train.metrics import SOURCES
 
 
 @dataclass(frozen=True)

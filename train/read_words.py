@@ -19,9 +19,9 @@ import hashlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 from tqdm import tqdm
 

@@ -46,7 +46,13 @@ from train.linear import fit_linear
 from train.metrics import choose_thresholds, masked_map, threshold_rows
 from train.probes import out_of_fold_probe
 from train.read_words import Words, words_of
-from train.report import prior_shifts, probe_epochs, read_report, served_labels, write_report
+from train.report import (
+    prior_shifts,
+    probe_epochs,
+    read_report,
+    served_labels,
+    write_report,
+)
 from train.text_report import text_report
 
 BUCKETS = 2 ** 18
@@ -96,7 +102,7 @@ class Films:
     fold: np.ndarray
 
     @classmethod
-    def of(cls, posters: list[Poster], labels: tuple[str, ...], seed: int, words: Words) -> "Films":
+    def of(cls, posters: list[Poster], labels: tuple[str, ...], seed: int, words: Words) -> Films:
         best: dict[str, Poster] = {}
         for p in posters:
             if p.film not in best or (p.source == "imdb" and best[p.film].source != "imdb"):

@@ -9,7 +9,13 @@ from poster_genre.card import IMDB_EVERY_GENRE
 from poster_genre.rules import TAG_RULE
 from poster_genre.text import MODES, TextInput
 from train.data import Poster
-from train.metrics import compare, five_genres, model_metrics, tag_statuses, threshold_rows
+from train.metrics import (
+    compare,
+    five_genres,
+    model_metrics,
+    tag_statuses,
+    threshold_rows,
+)
 
 ABLATION = ("poster", "title", "year", "words", *(f"poster+{mode}" for mode in MODES), "poster+title+year, summed")
 
