@@ -6,8 +6,10 @@ import contextlib
 import csv
 import io
 import os
+import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +75,30 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> CliRun:
     return CliRun(code, out.getvalue(), err.getvalue())
 
 
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[dict[str, str]]:
+    """One local Ray head (2 CPUs, the checkout on its workers' path), started once for the tests that only need a
+    cluster to run `--ray` on; see `on_shared_ray`."""
+    ray, port = Path(sys.executable).with_name("ray"), free_port()
+    access = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}  # only these tests may join it
+    subprocess.run([str(ray), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                    "--disable-usage-stats"], check=True, capture_output=True, timeout=300,
+                   env={**os.environ, **access, "PYTHONPATH": str(REPO)})
+    yield {"RAY_ADDRESS": f"127.0.0.1:{port}", **access}
+    subprocess.run([str(ray), "stop", "--force"], check=False, capture_output=True, timeout=300,
+                   env={**os.environ, **access})
+
+
+@pytest.fixture
+def on_shared_ray(ray_cluster: dict[str, str]) -> Iterator[None]:
+    """`--ray` joins the session's Ray (RAY_ADDRESS and its token, which `ray.init` reads) instead of starting and
+    stopping a Ray of its own; the tests of a run's own Ray (killed, resumed) do not use this."""
+    with environment(ray_cluster):
+        yield
+
+
 @contextlib.contextmanager
-def environment(values: dict[str, str]):
+def environment(values: dict[str, str]) -> Iterator[None]:
     """`values` set in os.environ for the duration, then as they were."""
     before = {name: os.environ.get(name) for name in values}
     os.environ.update(values)

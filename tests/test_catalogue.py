@@ -54,6 +54,7 @@ def test_csv_and_parquet_carry_the_same_columns(catalogue, tmp_path, suffix):
 
 
 @pytest.mark.ray
+@pytest.mark.usefixtures("on_shared_ray")
 def test_on_ray_the_records_carry_the_same_columns(catalogue, tmp_path):
     local = [json.loads(line) for line in run_cli(str(catalogue), "--top-k", "2").stdout.splitlines()]
     result = run_cli(str(catalogue), "--top-k", "2", "--ray", "--output", str(tmp_path / "ray.jsonl"))

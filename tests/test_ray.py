@@ -41,6 +41,7 @@ def local_records(catalogue):
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+@pytest.mark.usefixtures("on_shared_ray")  # a Ray of the session's
 def test_ray_gives_the_local_records_with_a_broken_file(catalogue, local_records, tmp_path):
     result = run_cli(str(catalogue), "--ray", "--batch-size", "4", "--output", str(tmp_path / "ray.jsonl"))
     assert result.returncode == 1, result.stderr
@@ -49,6 +50,7 @@ def test_ray_gives_the_local_records_with_a_broken_file(catalogue, local_records
     assert sum("error" in r for r in records) == 1 and len(records) == 22
 
 
+@pytest.mark.usefixtures("on_shared_ray")  # a Ray of the session's
 def test_a_catalogue_csv_with_titles_gives_the_local_records_on_ray(catalogue, tmp_path):
     posters = sorted(p.name for p in catalogue.glob("*") if p.is_file())[:4]
     rows = [f"{posters[0]},\"Night of the Living Dead, Again\",1990", f"{posters[1]},,2001", f"{posters[2]},Batman,",
@@ -65,6 +67,7 @@ def test_a_catalogue_csv_with_titles_gives_the_local_records_on_ray(catalogue, t
     (catalogue / "films.csv").unlink()
 
 
+@pytest.mark.usefixtures("on_shared_ray")  # a Ray of the session's
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
 def test_ray_writes_parallel_files_under_a_folder(catalogue, local_records, tmp_path, fmt):
     folder = tmp_path / f"records_{fmt}"
@@ -91,6 +94,7 @@ def read_output_csv(catalogue):
     return list(csv.DictReader(io.StringIO(run_cli(str(catalogue), "--format", "csv").stdout)))
 
 
+@pytest.mark.usefixtures("on_shared_ray")  # a Ray of the session's
 def test_uri_inputs_go_through_pyarrow_filesystems(catalogue, local_records):
     """A file:// prefix is listed and read by pyarrow, as s3:// and gs:// are; the answers are the local ones."""
     uri = catalogue.as_uri()

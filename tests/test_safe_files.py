@@ -57,6 +57,7 @@ def test_a_poster_printed_with_a_formula_gives_csv_cells_no_spreadsheet_runs(cat
 
 
 @pytest.mark.ray
+@pytest.mark.usefixtures("on_shared_ray")
 def test_ray_csv_parts_are_as_safe(catalogue, tmp_path):
     result = run_cli(str(catalogue / "films.csv"), "--ray", "--format", "csv", "--output", str(tmp_path / "parts"))
     assert result.returncode == 0, result.stderr

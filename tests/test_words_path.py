@@ -110,6 +110,7 @@ def test_an_engine_that_fails_on_an_image_leaves_the_answer_without_words_and_sa
 
 
 @pytest.mark.ray
+@pytest.mark.usefixtures("on_shared_ray")
 def test_ray_reads_the_words_in_its_actors(words_model, lettered_poster):
     pytest.importorskip("ray", reason="Ray is not installed")
     patient = {"POSTER_GENRE_WORDS_SECONDS": "600"}  # a loaded machine must not turn this into the timeout's test
