@@ -98,6 +98,7 @@ def test_a_killed_ray_run_resumed_writes_every_record_once(catalogue, uninterrup
     assert read_output(output) == read_output(uninterrupted[".jsonl"])
 
 
+@pytest.mark.slow
 def test_resuming_another_command_is_refused_saying_what_differs(catalogue, uninterrupted, tmp_path):
     output = tmp_path / "out.jsonl"
     output.write_bytes(uninterrupted[".jsonl"].read_bytes())
