@@ -21,7 +21,7 @@ from poster_genre.cache import clean_cache_forever
 from poster_genre.card_markdown import card_markdown
 from poster_genre.many import ManyPosters, many_posters_tab
 from poster_genre.model import ModelNotFoundError, default_model
-from poster_genre.page import Handlers
+from poster_genre.page import Handlers, PageAnswer
 from poster_genre.page_text import LEGEND
 from poster_genre.preprocess import IMAGE_SUFFIXES
 from poster_genre.text import TITLE_LIMIT
@@ -77,9 +77,8 @@ class Page:
         return [self.title, self.year, self.read_words, self.top_k, self.genre, self.boxes_open]
 
     def answer_outputs(self) -> list:
-        """In the order of `PageAnswer.values`."""
-        return [self.analysis, self.genres, self.tag_line, self.changed, self.words, self.caption, self.heatmap,
-                self.boxes, self.answered_with, self.heat_section, self.boxes_section]
+        """The components of `PageAnswer`'s fields, by name, then the two sections, as `PageAnswer.values` gives them."""
+        return [*(getattr(self, name) for name in PageAnswer.names()), self.heat_section, self.boxes_section]
 
 
 CSS = """

@@ -24,8 +24,8 @@ a run that was stopped (even killed) where it left off, each input's record once
 FILE is refused unless --resume or --overwrite says what to do with it.
 The model is --model, else $POSTER_GENRE_MODEL, else the model bundled with the package.
 
---ray runs the same analysis on a Ray cluster: a local one without ADDRESS, else `auto` or a
-`ray://host:10001` address (pip install "poster-genre[ray]").
+--ray runs the same analysis on a Ray cluster: without ADDRESS a Ray of the run's own on this machine (or the one
+$RAY_ADDRESS names), else `auto`, `host:port` or a `ray://host:10001` address (pip install "poster-genre[ray]").
 
 Exit status: 0 when every input was classified, 1 when any could not be (its record says why;
 the others are still written), 2 for a usage error (bad option, no model, nothing to classify).

@@ -88,17 +88,23 @@ def sent_read_words(read_words: object) -> bool:
 
 @dataclass
 class PageAnswer:
-    """What the page shows for a poster, field by field in the order of `Page.answer_outputs`."""
+    """What the page shows for a poster: each field goes to the page's component of the same name
+    (`app.Page.answer_outputs` lists them from these fields)."""
 
     analysis: Analysis | None = None  # the session state: one model run, kept for re-ranking, re-drawing, re-titling
     genres: dict[str, float] | None = None
-    tags: str = ""
+    tag_line: str = ""
     changed: str = ""  # what the words, the title and the year changed against the poster alone
     words: str = ""  # the words read on the poster
     caption: str = ""
     heatmap: Image.Image | None = None
     boxes: Image.Image | None = None  # where the words are
     answered_with: tuple[str, str] | None = None  # the title and year this answer used
+
+    @staticmethod
+    def names() -> list[str]:
+        """The fields, in the order `values` gives them: the names of the page's components that show them."""
+        return [field.name for field in fields(PageAnswer)]
 
     @staticmethod
     def unchanged() -> tuple:
@@ -138,7 +144,7 @@ class Handlers:
             with self.gate.single():
                 analysis = analyse(self.classifier, poster, read_words=words_shown)
         except InvalidImageError as error:
-            return PageAnswer(tags=f"**Not classified:** {error}").values()
+            return PageAnswer(tag_line=f"**Not classified:** {error}").values()
         return self.answer(analysis, title, year, read_words, top_k, genre, boxes_open).values(words_shown)
 
     def catch_up(self, answered: tuple[str, str] | None, analysis: Analysis | None, title: str, year: str,

@@ -12,6 +12,7 @@ an error record, never a failed task. Install with `pip install "poster-genre[ra
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from poster_genre.inputs import Entry
 from poster_genre.records import csv_columns, csv_row, record_schema, records_of
 from poster_genre.text import text_model_beside
 
-LOCAL = "local"  # --ray without an address: start a Ray on this machine
+LOCAL = "local"  # --ray without an address: a Ray of the run's own on this machine (or $RAY_ADDRESS's)
 ACTOR_RESTARTS = 3  # an actor whose process dies (killed, out of memory, its node lost) is started again this often
 BATCH_RETRIES = 3  # and a batch it was working on is tried again this often, on a live actor; past either, the run
 # stops with Ray's error, and `--resume` continues it
@@ -64,11 +65,12 @@ class Tagger:
 
 
 def connect(address: str) -> None:
-    """Join the cluster at `address`, or start a local one (quietly, without the dashboard)."""
+    """Join the cluster at `address`; for LOCAL, the one $RAY_ADDRESS names (as Ray's drivers do), else a new Ray of
+    this run's own on this machine, never one something else started here (quietly, without the dashboard)."""
     if ray.is_initialized():
         return
-    ray.init(address=None if address == LOCAL else address, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    target = (os.environ.get("RAY_ADDRESS") or "local") if address == LOCAL else address
+    ray.init(address=target, include_dashboard=False, log_to_driver=False, configure_logging=False)
 
 
 def records_dataset(entries: list[Entry], model: Path, settings: RaySettings) -> ray.data.Dataset:
