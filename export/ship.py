@@ -30,7 +30,7 @@ from poster_genre.classifier import GenreClassifier, ModelNotFoundError
 from poster_genre.text import TEXT_NAME
 from train.config import TrainConfig
 from train.config import parse_args as training_options
-from train.data import split_posters
+from train.data import Poster, split_posters
 from train.read_words import run as read_missing_words
 from train.read_words import words_of
 from train.report import REPORT_NAME
@@ -48,21 +48,22 @@ def ship(config: TrainConfig, training_argv: list[str], out: Path, with_words: b
          parity_count: int = 16) -> tuple[dict, float]:
     """Read the missing words, train, export and check into `out`: the training report and Keras's largest
     difference from ONNX, or ShipError saying why."""
+    posters, training, validation = split_posters(config.data_dir, config.imdb_dir)  # as train.train splits them
     if with_words:
-        words_ready(config, workers)
+        words_ready(config, posters, training, workers)
     words = ["--words-cache", str(config.words_cache) if with_words else "none"]
     report = train([*training_argv, "--out", str(out), "--reports-dir", str(out / "reports"), *words])
     difference = export(out / "model.keras", out / "reports" / REPORT_NAME, out / "model.onnx", config.data_dir,
                         config.imdb_dir, parity_count=parity_count)
-    _, _, validation = split_posters(config.data_dir, config.imdb_dir)
     found = problems(out, report, with_words, validation[0].path)
     if found:
         raise ShipError(f"the files in {out} failed their checks, so nothing was installed: {'; '.join(found)}")
     return report, difference
 
 
-def words_ready(config: TrainConfig, workers: int) -> None:
-    """Read the words on every poster the cache lacks; ShipError when they cannot be read, or none were."""
+def words_ready(config: TrainConfig, posters: list[Poster], training: list[Poster], workers: int) -> None:
+    """Read the words on every poster the cache lacks; ShipError when they cannot be read, or none were read on a
+    training poster."""
     from poster_genre.words import words_available
 
     if config.words_cache is None:
@@ -71,7 +72,6 @@ def words_ready(config: TrainConfig, workers: int) -> None:
     if not words_available():
         raise ShipError('the OCR engine is not installed (pip install -r requirements-train.txt); to make a model '
                         'that reads no words, say --without-words')
-    posters, training, _ = split_posters(config.data_dir, config.imdb_dir)
     read_missing_words([p.path for p in posters], config.words_cache, workers)
     if not any(words_of(config.words_cache, training).values()):
         raise ShipError(f"no words were read on any training poster ({config.words_cache}); to make a model that "

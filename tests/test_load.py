@@ -14,7 +14,7 @@ from tests.conftest import MODEL
 
 pytestmark = pytest.mark.load
 
-CALLERS, REQUESTS = 8, 12
+CALLERS, REQUESTS = 8, 8
 
 
 def test_eight_callers_at_once_are_all_answered(app_server, sample_poster):

@@ -5,21 +5,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from gradio_client import handle_file
 
-from tests.conftest import REPO
+from tests.conftest import run_cli
 
 
 @pytest.mark.slow
 def test_the_cli_tags_most_horror_films_horror(horror_posters):
-    result = subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, horror_posters), "--top-k",
-                             "all"], cwd=REPO, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "POSTER_GENRE_MODEL": ""})
+    result = run_cli(*map(str, horror_posters), "--top-k", "all", env={"POSTER_GENRE_MODEL": ""})
     assert result.returncode == 0, result.stderr
     records = {r["file"]: r for r in map(json.loads, result.stdout.splitlines())}
     tagged = [str(p) for p in horror_posters if "Horror" in records[str(p)]["genres"]]

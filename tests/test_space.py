@@ -137,7 +137,7 @@ def test_retitling_always_compares_with_the_poster_alone(sample_poster):
     both = shown(handlers.retext(titled.analysis, "Zombie Strippers", "2008", False, 3, ""))
     assert plain.changed == "" and alone(titled) == alone(both) and both.genres != plain.genres
     back = shown(handlers.retext(both.analysis, "  ", "", False, 3, ""))
-    assert back.genres == plain.genres and back.tags == plain.tags and back.changed == ""
+    assert back.genres == plain.genres and back.tag_line == plain.tag_line and back.changed == ""
     assert handlers.forget_film(None) == (None, "", "")  # a removed poster clears the film's title and year
     assert handlers.forget_film(str(sample_poster))[0] is None  # a new one: the page cleared them at the drop
 
