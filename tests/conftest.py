@@ -44,6 +44,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(scope="session")
+def classifier() -> GenreClassifier:
+    """The served model, loaded once for the tests that only read from it."""
+    return GenreClassifier(MODEL, threads=2)
+
+
 @dataclass(frozen=True)
 class CliRun:
     """What one `poster-genre classify` run gave: its exit status and its standard output and error."""

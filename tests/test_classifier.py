@@ -15,11 +15,6 @@ from tests.conftest import DATA_DIR, MODEL, REPO, needs_both
 from train.data import DEFAULT_IMDB_DIR, DEFAULT_PUBLIC_DIR, split_posters
 
 
-@pytest.fixture(scope="module")
-def classifier() -> GenreClassifier:
-    return GenreClassifier(MODEL, threads=2)
-
-
 def test_card_comes_from_the_onnx_metadata(classifier):
     card = classifier.card
     assert card.labels[:len(FIRST_GENRES)] == FIRST_GENRES  # the five genres first, then any others the model serves

@@ -11,14 +11,9 @@ from poster_genre import GenreClassifier
 from tests.conftest import MODEL, require_card
 
 
-@pytest.fixture(scope="module")
-def served() -> GenreClassifier:
-    return GenreClassifier(MODEL)
-
-
-def test_the_card_names_every_member_and_each_alone_against_the_ensemble(served):
-    require_card(served.card, "members")
-    members = served.card.members
+def test_the_card_names_every_member_and_each_alone_against_the_ensemble(classifier):
+    require_card(classifier.card, "members")
+    members = classifier.card.members
     assert len({m["seed"] for m in members}) == len(members) >= 1
     for member in members:
         versus = member["ensemble_versus_member"]["imdb_mAP"]

@@ -9,7 +9,6 @@ from onnx import numpy_helper
 from PIL import Image, ImageOps
 
 from benchmarks.localisation import localisation, sample_posters
-from poster_genre import GenreClassifier
 from poster_genre.analysis import model_input
 from poster_genre.explain import (
     DISPLAYED_FORM,
@@ -20,11 +19,6 @@ from poster_genre.explain import (
     render,
 )
 from tests.conftest import DATA_DIR, MODEL, needs_data, synthetic_poster
-
-
-@pytest.fixture(scope="module")
-def classifier() -> GenreClassifier:
-    return GenreClassifier(MODEL, threads=2)
 
 
 def head_bias() -> np.ndarray:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from benchmarks.non_posters import non_posters
-from poster_genre import GenreClassifier
 from poster_genre.rules import (
     TAG_MIN_PRECISION,
     TAG_MIN_RECALL,
@@ -14,7 +13,7 @@ from poster_genre.rules import (
     tag_threshold,
     tagged,
 )
-from tests.conftest import MODEL, require_card
+from tests.conftest import require_card
 from train.metrics import precision_recall_f1, tag_statuses
 
 
@@ -50,13 +49,8 @@ def test_the_prior_shift_moves_no_ranking_only_which_genre_comes_first():
     assert (moved.argmax(1) != logits.argmax(1)).any()
 
 
-@pytest.fixture(scope="module")
-def served() -> GenreClassifier:
-    return GenreClassifier(MODEL)
-
-
-def test_every_served_tag_was_right_at_least_half_the_time_on_validation_films(served):
-    card = served.card
+def test_every_served_tag_was_right_at_least_half_the_time_on_validation_films(classifier):
+    card = classifier.card
     require_card(card, "tag_status")
     assert set(card.tag_status) == set(card.labels), "the card says each genre's tag status"
     for genre, status in card.tag_status.items():
@@ -65,23 +59,23 @@ def test_every_served_tag_was_right_at_least_half_the_time_on_validation_films(s
             assert status["precision"] >= TAG_MIN_PRECISION and status["recall"] >= TAG_MIN_RECALL
             low, high = status["precision_interval"]
             assert low <= status["precision"] <= high
-    text = served.text.card
+    text = classifier.text.card
     for mode, statuses in text.tag_status.items():
         for genre, status in statuses.items():
             assert status["tagged"] is (text.thresholds[mode][genre] is not None)
             assert not status["tagged"] or status["precision"] >= TAG_MIN_PRECISION
 
 
-def test_a_probability_only_genre_is_never_tagged_but_keeps_its_probability(served, examples_dir):
-    require_card(served.card, "tag_status")
-    only = {g for g, t in served.card.thresholds.items() if t is None}
+def test_a_probability_only_genre_is_never_tagged_but_keeps_its_probability(classifier, examples_dir):
+    require_card(classifier.card, "tag_status")
+    only = {g for g, t in classifier.card.thresholds.items() if t is None}
     if not only:
         pytest.skip("every genre of the served model is tagged: none is a probability only")
     images = [*sorted(examples_dir.glob("*.jpg")), *non_posters().values()]
-    for answer in served.classify(images, top_k="all", read_words=False):  # the poster's own mode
+    for answer in classifier.classify(images, top_k="all", read_words=False):  # the poster's own mode
         assert not only & set(answer.genres)
-        assert {p.label for p in answer.ranked} == set(served.labels)
-    certain = np.ones(len(served.labels))  # every genre at probability 1: exactly the tagged genres of each mode
-    modes = served.text.card.thresholds if served.text is not None else {}
-    for mode, thresholds in {None: served.card.thresholds, **modes}.items():
-        assert set(served.tags(certain, mode=mode)) == {g for g, t in thresholds.items() if t is not None}
+        assert {p.label for p in answer.ranked} == set(classifier.labels)
+    certain = np.ones(len(classifier.labels))  # every genre at probability 1: exactly the tagged genres of each mode
+    modes = classifier.text.card.thresholds if classifier.text is not None else {}
+    for mode, thresholds in {None: classifier.card.thresholds, **modes}.items():
+        assert set(classifier.tags(certain, mode=mode)) == {g for g, t in thresholds.items() if t is not None}
