@@ -2,12 +2,7 @@
 
 from poster_genre.analysis import Refusal
 from poster_genre.card import ModelCard
-from poster_genre.classifier import (
-           GenreClassifier,
-           ModelNotFoundError,
-           Prediction,
-           Tagging,
-)
+from poster_genre.classifier import GenreClassifier, ModelNotFoundError, Prediction, Tagging
 from poster_genre.preprocess import InvalidImageError, load_image, preprocess
 from poster_genre.text import TextInputError
 

@@ -79,9 +79,8 @@ def answer(classifier: GenreModel, analysis: Analysis, top_k: int | None = None,
     ranked = tuple(replace(p, threshold=thresholds[p.label]) for p in classifier.rank(probabilities, top_k))
     reasons = classifier.needs_review(float(np.max(probabilities)), min_confidence, analysis.measured,
                                       bool(analysis.words))
-    return Tagging(ranked, tuple(classifier.tags(probabilities, mode)), bool(reasons), "; ".join(reasons) or None,
-                   tuple(analysis.text.inputs), None if analysis.words is None else analysis.read_texts,
-                   analysis.words_note)
+    return Tagging(ranked, tuple(classifier.tags(probabilities, mode)), tuple(reasons), tuple(analysis.text.inputs),
+                   None if analysis.words is None else analysis.read_texts, analysis.words_note)
 
 
 def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusal],

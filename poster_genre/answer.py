@@ -28,8 +28,7 @@ class Tagging:
 
     ranked: tuple[Prediction, ...]
     genres: tuple[str, ...]
-    needs_review: bool = False
-    review_reason: str | None = None  # set when needs_review: the top confidence is low, or the image is unlike a poster
+    review_reasons: tuple[str, ...] = ()  # why a person should check it: a low top confidence, an image unlike a poster
     inputs: tuple[str, ...] = ("poster",)  # "poster", then "title" and "year" when given, "words" when used
     words: tuple[str, ...] | None = None  # what the words read on the poster say, None when they were not read
     words_note: str | None = None  # why the words asked for could not be used
@@ -37,6 +36,15 @@ class Tagging:
     @property
     def top(self) -> Prediction:
         return self.ranked[0]
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.review_reasons)
+
+    @property
+    def review_reason(self) -> str | None:
+        """The reasons to check it, in one line (None when there are none)."""
+        return "; ".join(self.review_reasons) or None
 
     def to_dict(self) -> dict:
         """The record's answer fields, as the CLI's JSONL writes them: `review_reason`, `words` and `words_note`

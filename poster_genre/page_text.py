@@ -13,8 +13,7 @@ def tags_markdown(tagging: Tagging) -> str:
         line = "**Tags:** " + " ".join(f'<span class="tag-chip">{tag}</span>' for tag in tagging.genres)
     else:
         line = f"**No confident genre.** Most likely: {tagging.top.label} ({tagging.top.confidence:.0%})."
-    reasons = tagging.review_reason.split("; ") if tagging.review_reason else []
-    unlike = [reason for reason in reasons if not reason.startswith("unsure")]
+    unlike = [reason for reason in tagging.review_reasons if not reason.startswith("unsure")]
     return line + (f"\n\n**Check this image:** {'; '.join(unlike)}." if unlike else "")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -34,7 +35,8 @@ def record(classifier: GenreClassifier, entry: Entry, result: Analysis | Refusal
     head = {"file": entry.file, **entry.carried()}
     if isinstance(result, Refusal):
         named = entry.problem is not None or not entry.where  # a row's own problem already names the row
-        return {**head, "error": result.reason if named else f"{entry.where} ({entry.file}): {result.reason}"}
+        refusal = result if named else replace(result, reason=f"{entry.where} ({entry.file}): {result.reason}")
+        return {**head, **refusal.to_dict()}
     return {**head, **answer(classifier, result, top_k, min_confidence).to_dict()}
 
 

@@ -75,6 +75,7 @@ def test_or_comes_back_as_a_refusal_in_its_place(classifier, poster_path):
     assert [type(r) for r in results] == [Tagging, Refusal, Refusal, Tagging]
     assert results[1].reason.startswith("Poster 1 (bytes (12 bytes)): The file is not an image")
     assert "Poster 2 (nope.jpg)" in results[2].reason and results[2].error is InvalidImageError
+    assert results[2].to_dict() == {"error": results[2].reason}  # as the CLI records a poster it could not tag
     assert confidences(results[0]) == confidences(results[3]) == confidences(classifier.classify(poster_path)[0])
     with pytest.raises(ValueError, match="errors must be 'raise' or 'record'"):
         classifier.classify(poster_path, errors="ignore")
