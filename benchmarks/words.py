@@ -1,18 +1,14 @@
-"""How fast the OCR engine reads posters and how many words it finds, per detection size, against RapidOCR's default;
-with --answers, what reading the words adds to an answer.
+"""What reading the words adds to an answer, in process, through the API, the CLI and the page.
 
-    python -m benchmarks.words [--posters 40] [--data-dir ../shared/data] [--imdb-dir ../shared/data-imdb]
     python -m benchmarks.words --answers [--posters 20] [--source imdb|tmdb|examples]
     python -m benchmarks.words --page [--posters 20] [--source imdb|tmdb|examples]
 
-On the first IMDb validation posters (the training set's thumbnails), one process, one thread per engine, the
-angle classifier off, each setting reading the same posters in alternating blocks (`export.timing`). The baseline
-is RapidOCR's default detection size (the shorter side scaled to 736 px); `poster_genre.words` serves 480.
+(How the reading settings trade cost against accuracy, against version 4's reading: `benchmarks.reading`.)
 
 --answers, with the served model (or, for a model without a words model, a copy with a words branch,
 `with_words_model`: the cost does not depend on the words model's weights), each against the same answer without
-the words, in one run: an answer in process (the page's upload work: `analyse`), where the reading's time goes
-(detection, recognition, the rest; the engine on the classifier's threads, as served), the app's `/predict` (a real
+the words, in one run: an answer in process (the page's upload work: `analyse`), the reading alone (on
+the classifier's threads, as served), the app's `/predict` (a real
 server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`). `--source tmdb`
 measures it on TMDB's w500 posters (a poster as people drop it on the page) instead of IMDb's thumbnails, and
 `--source examples` on the page's five example posters (342 px wide), taken in turn.
@@ -42,24 +38,8 @@ from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse
 from poster_genre.model import default_model
 from poster_genre.preprocess import IMAGE_SUFFIXES
-from poster_genre.words import (
-    DETECTION_SIDE,
-    MIN_WORD_SCORE,
-    engine_settings,
-    new_engine,
-)
+from poster_genre.words import read_words
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
-
-SETTINGS = {"default (min side 736)": engine_settings(736, "min"),
-            "min side 480 (served)": engine_settings(DETECTION_SIDE, "min"),
-            "min side 320": engine_settings(320, "min"),
-            "max side 960": engine_settings(960, "max")}
-
-
-def words_found(ocr, images: list[Image.Image]) -> float:
-    """Mean words per poster at the served confidence floor."""
-    counts = [sum(score >= MIN_WORD_SCORE for score in (ocr(image).scores or ())) for image in images]
-    return sum(counts) / len(counts)
 
 
 def with_words_model(folder: Path) -> Path:
@@ -109,22 +89,16 @@ def answers(posters: list[Path], model: Path) -> dict:
     seconds = median_seconds({"without": lambda: [analyse(classifier, p) for p in posters],
                               "with": lambda: [analyse(classifier, p, read_words=True) for p in posters]},
                              repeats=3, block=1, warmup=1)
-    ocr = new_engine(engine_settings(threads=classifier.threads))
-    parts = np.array([reading_parts(ocr(Image.open(p).convert("RGB")).elapse_list) for p in posters])
+    images = [Image.open(p).convert("RGB") for p in posters]
+    reading = median_seconds({"reading": lambda: [read_words(image, classifier.threads) for image in images]},
+                             repeats=2, block=1, warmup=1)["reading"]
     figures = {"posters": len(posters),
                "answer_ms": {name: round(1000 * value / len(posters), 1) for name, value in seconds.items()},
                "answer_ratio": round(seconds["with"] / seconds["without"], 2),
-               "reading_ms": {"detection": round(1000 * parts[:, 0].mean(), 1),
-                              "recognition": round(1000 * parts[:, 2].mean(), 1),
-                              "total_alone": round(1000 * parts.sum(1).mean(), 1)},
+               "reading_alone_ms": round(1000 * reading / len(posters), 1),
                "api_predict_ms": api_predict(posters, model)}
     figures["api_ratio"] = round(figures["api_predict_ms"]["with"] / figures["api_predict_ms"]["without"], 2)
     return {**figures, "cli": cli_rates(posters, model)}
-
-
-def reading_parts(elapsed: list) -> list[float]:
-    """RapidOCR's seconds for detection, the angle classifier and recognition (0 for a stage that did not run)."""
-    return [float(part or 0.0) for part in (list(elapsed) + [0.0] * 3)[:3]]
 
 
 def api_predict(posters: list[Path], model: Path, rounds: int = 2) -> dict:
@@ -231,17 +205,7 @@ def main() -> None:
         print(json.dumps({"source": args.source, "posters": len(posters), "page_upload_ms": figures,
                           "ratio": round(figures["with"] / figures["without"], 2)}), flush=True)
         return
-    images = [Image.open(p).convert("RGB") for p in chosen_posters("imdb", args.posters, args.data_dir, args.imdb_dir)]
-    engines = {name: new_engine(settings) for name, settings in SETTINGS.items()}
-    seconds = median_seconds({name: (lambda e=e: [e(image) for image in images]) for name, e in engines.items()},
-                             repeats=3, block=1, warmup=1)
-    baseline = next(iter(SETTINGS))
-    for name, ocr in engines.items():
-        print(json.dumps({"setting": name, "posters": len(images),
-                          "seconds_per_poster": round(seconds[name] / len(images), 3),
-                          "words_per_poster": round(words_found(ocr, images), 2),
-                          "time_ratio_vs_default": round(seconds[name] / seconds[baseline], 2)}), flush=True)
-
+    parser.error("say what to measure: --answers or --page")
 
 if __name__ == "__main__":
     main()

@@ -12,8 +12,8 @@ Without a title, a year or words, the answer is the poster model's, unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -30,6 +30,9 @@ from poster_genre.preprocess import (
 from poster_genre.review import measurements
 from poster_genre.rules import MIN_CONFIDENCE
 from poster_genre.text import NO_TEXT, TextInput, TextInputError
+
+if TYPE_CHECKING:
+    from poster_genre.words import PendingWords
 
 MAX_SIDE = 640  # a kept poster is at most this many pixels on its longer side
 LARGE_IMAGE = 4_000_000  # px: after a batch with an image this large, the memory freed is given back to the system
@@ -99,7 +102,9 @@ def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusa
     if not images:
         return list(decoded)
     # The words are read beside the model run, which answers sooner than reading after it (docs/benchmarks.md).
-    reading = [start_reading(image, classifier.threads) for image in images] if read_words else []
+    # One poster is read on all the model's threads; many, each on one, side by side (docs/benchmarks.md).
+    threads = classifier.threads if len(images) == 1 else 1
+    reading = [start_reading(image, threads) for image in images] if read_words else []
     batch = model_input(classifier, images)
     if classifier.has_maps:
         probabilities, maps = classifier.probabilities_and_maps(batch)
@@ -125,7 +130,7 @@ def with_text(classifier: GenreModel, analysis: Analysis, text: TextInput, use_w
     return replace(analysis, text=text, probabilities=classifier.fuse(analysis.poster_probabilities, text))
 
 
-def start_reading(image: Image.Image, threads: int) -> Future | Exception:
+def start_reading(image: Image.Image, threads: int) -> PendingWords | Exception:
     """Start reading the words on a decoded poster in the background (on `threads` onnxruntime threads), or the
     error that kept it from starting."""
     # the OCR engine loads only when words are read
@@ -137,7 +142,7 @@ def start_reading(image: Image.Image, threads: int) -> Future | Exception:
         return error
 
 
-def words_or_note(reading: Future | Exception) -> tuple[tuple | None, str | None]:
+def words_or_note(reading: PendingWords | Exception) -> tuple[tuple | None, str | None]:
     """The words of a `start_reading`, or None and why they could not be read (the engine missing, failing or too
     slow on this image): the answer then goes on without them."""
     from poster_genre.words import words_read

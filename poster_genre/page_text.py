@@ -39,7 +39,7 @@ def words_markdown(analysis: Analysis, used: bool) -> str:
     if analysis.words is None:
         return ""
     if not analysis.words:
-        return "**Words on the poster:** none found; the answer rests on the rest."
+        return "**Words on the poster:** no text found on it; the answer rests on the rest."
     said = " · ".join(f"`{text}`" for text in analysis.read_texts)
     return f"**Words read on the poster{'' if used else ' (not used)'}:** {said}"
 

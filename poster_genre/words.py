@@ -12,27 +12,54 @@ import functools
 import importlib.util
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import metadata
 
+import numpy as np
 from PIL import Image
 
 from poster_genre.text import WORD_LENGTH as MAX_LENGTH
 from poster_genre.text import WORDS_LIMIT as MAX_WORDS
 
-DETECTION_SIDE = 480  # px: the detector scales a poster's shorter side to this (RapidOCR's default is 736)
 MIN_WORD_SCORE = 0.5  # a word read with a lower confidence is dropped (RapidOCR's own text_score default)
 READ_SIDES = (512, 1024)  # px: a poster is read on a copy at most this long on its shorter and its longer side
 # (a w500 poster and a thumbnail are read as they are; without it, a large image is detected at up to 2000 px)
-MAX_ASPECT = 4  # a longer side more than this many times the shorter is not read: the detector would scale the
-# shorter side up to DETECTION_SIDE and the longer with it, without bound
-READ_SECONDS = float(os.environ.get("POSTER_GENRE_WORDS_SECONDS", "10"))  # a poster whose words take longer is
-# answered without them (a poster's usual time: docs/benchmarks.md)
+MAX_ASPECT = 4  # a longer side more than this many times the shorter is not read (unlike a poster)
+RECOGNISER_HEIGHT = 48  # px: PP-OCR's recogniser reads each line scaled to this height
+READ_SECONDS = float(os.environ.get("POSTER_GENRE_WORDS_SECONDS", "10"))  # a poster whose words are not read this
+# long after they were asked for is answered without them
+READERS = int(os.environ.get("POSTER_GENRE_READERS", "2"))  # posters read at once in a process
+
+
+@dataclass(frozen=True)
+class ReadingSettings:
+    """What bounds the work of reading one poster: the detector's size, then how many lines are recognised and how
+    much of them. Recognising a line costs in proportion to its length in line heights; the longest a line is read is
+    about WORD_LENGTH characters, all the words model keeps of it."""
+
+    detection_side: int = 256  # px: the detector reads a copy whose shorter side is this (scaled up or down)
+    max_lines: int | None = 8  # lines recognised per poster, tallest first (None: every line found)
+    line_heights: float = 24  # a line is recognised on at most this many times its height (its start)
+    total_heights: float = 64  # ... and all lines together on at most this many of their heights
+
+    @property
+    def name(self) -> str:
+        lines = "every line" if self.max_lines is None else f"the {self.max_lines} tallest lines"
+        return (f"detection side {self.detection_side}, {lines}, each at most {self.line_heights:g} and all at most "
+                f"{self.total_heights:g} heights long, each recognised alone, no angle classifier")
+
+
+SERVED = ReadingSettings()
 
 
 class WordsUnavailableError(ImportError):
     """The OCR engine is not installed; the message says how to get it."""
+
+
+class UnreadTextError(ValueError):
+    """Text was found on the image but none of it could be read (another script, or too small or blurred)."""
 
 
 @dataclass(frozen=True)
@@ -57,23 +84,28 @@ def words_available() -> bool:
     return importlib.util.find_spec("rapidocr") is not None
 
 
-@functools.cache
-def engine_name() -> str:
+def engine_name(settings: ReadingSettings = SERVED) -> str:
     """The engine and the settings that shape what it reads: a word read under another name is read again."""
+    return f"rapidocr {_rapidocr_version()}, {settings.name}"
+
+
+@functools.cache
+def _rapidocr_version() -> str:
     try:
-        version = metadata.version("rapidocr")
+        return metadata.version("rapidocr")
     except metadata.PackageNotFoundError as error:
         raise WordsUnavailableError('Reading the words on posters needs RapidOCR: pip install "poster-genre[words]".') \
             from error
-    return f"rapidocr {version}, detection side {DETECTION_SIDE}, no angle classifier"
 
 
-def engine_settings(side: int = DETECTION_SIDE, limit_type: str = "min", threads: int = 1) -> dict:
-    """RapidOCR's settings: the detector scales a poster's `limit_type` side to `side` px; angle classifier off
-    (posters are upright), `threads` onnxruntime threads with onnxruntime's memory arena (RapidOCR turns it off; with
-    it, the same words, faster: docs/benchmarks.md), only errors logged."""
+def engine_settings(side: int = SERVED.detection_side, threads: int = 1) -> dict:
+    """RapidOCR's settings: the detector scales a shorter side below `side` px up to it; angle classifier off
+    (posters are upright); each line recognised alone at its own length (no batch padded to the longest, no floor
+    of 320 px); `threads` onnxruntime threads with onnxruntime's memory arena (RapidOCR turns it off; with it, the
+    same words, faster: docs/benchmarks.md), only errors logged."""
     return {"Global.use_cls": False, "Global.log_level": "error", "Det.limit_side_len": side,
-            "Det.limit_type": limit_type, "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "Det.limit_type": "min", "Rec.rec_img_shape": [3, RECOGNISER_HEIGHT, RECOGNISER_HEIGHT],
+            "Rec.rec_batch_num": 1, "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             "EngineConfig.onnxruntime.enable_cpu_mem_arena": True}
 
@@ -81,7 +113,7 @@ def engine_settings(side: int = DETECTION_SIDE, limit_type: str = "min", threads
 def new_engine(settings: dict):
     """A RapidOCR engine with `settings` (a clear error when RapidOCR is not installed), its onnxruntime threads
     sleeping when idle."""
-    engine_name()
+    _rapidocr_version()
     from rapidocr import RapidOCR
 
     _idle_threads_sleep()
@@ -107,20 +139,17 @@ def _idle_threads_sleep() -> None:
     OrtInferSession._init_sess_opts = staticmethod(options)
 
 
-_ENGINES: dict[int, object] = {}  # threads -> the engine `read_words` uses
+_ENGINES: dict[tuple[int, int], object] = {}  # (threads, detection side) -> the engine `read_words` uses
 _BUILDING = threading.Lock()  # held while an engine is built, so that requests arriving together build one
 
 
-def _engine(threads: int):
-    """The engine `read_words` uses with `threads` onnxruntime threads, built once per process however many
-    callers ask for it at once."""
+def _engine(threads: int, side: int):
+    """The engine `read_words` uses, built once per process however many callers ask for it at once; its models
+    answer several readers at once (onnxruntime sessions are safe to run from several threads)."""
     with _BUILDING:
-        if threads not in _ENGINES:
-            _ENGINES[threads] = new_engine(engine_settings(threads=threads))
-        return _ENGINES[threads]
-
-
-_LOCK = threading.Lock()  # one engine per process, used by one thread at a time
+        if (threads, side) not in _ENGINES:
+            _ENGINES[(threads, side)] = new_engine(engine_settings(side, threads))
+        return _ENGINES[(threads, side)]
 
 
 def reading_copy(image: Image.Image) -> Image.Image:
@@ -130,41 +159,126 @@ def reading_copy(image: Image.Image) -> Image.Image:
     if long > MAX_ASPECT * short:
         raise ValueError(f"the image is {long / short:.0f} times as long as it is wide, unlike a poster; words are "
                          f"read on images at most {MAX_ASPECT} times as long as wide")
-    scale = min(1.0, READ_SIDES[0] / short, READ_SIDES[1] / long)
+    return _scaled(image, min(1.0, READ_SIDES[0] / short, READ_SIDES[1] / long))
+
+
+def _scaled(image: Image.Image, scale: float) -> Image.Image:
     if scale == 1.0:
         return image
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                         Image.Resampling.BILINEAR)
 
 
-def read_words(image: Image.Image, threads: int = 1) -> list[Word]:
+def _bgr(image: Image.Image) -> np.ndarray:
+    """The pixels as RapidOCR reads them (blue, green, red)."""
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+def detected_lines(engine, read: Image.Image, side: int) -> list[np.ndarray]:
+    """The lines of text the detector finds on `read`, four corner points each in `read`'s pixels, top to bottom.
+    The detector gets a copy whose shorter side is at most `side` (it scales a smaller one up to `side` itself)."""
+    factor = min(1.0, side / min(read.size))
+    small = _scaled(read, factor)
+    found = engine._load_det_model()(_bgr(small))
+    if found.boxes is None:
+        return []
+    return [np.asarray(box, np.float32) * (read.width / small.width) for box in found.boxes]
+
+
+def line_shape(box: np.ndarray) -> tuple[float, float]:
+    """The height of the text in a detected line and its length, in pixels (a line standing on end is read turned,
+    as RapidOCR reads it)."""
+    across = max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3]))
+    down = max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2]))
+    return (float(across), float(down)) if down >= 1.5 * across else (float(down), float(across))
+
+
+def chosen_lines(boxes: list[np.ndarray], settings: ReadingSettings) -> list[tuple[np.ndarray, float]]:
+    """The lines to recognise, in the order found, each with how many of its heights to read: the tallest first (a
+    title and the stars' names before the small print), at most `max_lines`, each at most `line_heights` long, until
+    `total_heights` are spent."""
+    shapes = [line_shape(box) for box in boxes]
+    tallest = sorted(range(len(boxes)), key=lambda i: -shapes[i][0])[:settings.max_lines]
+    allowed, left = {}, settings.total_heights
+    for i in tallest:
+        height, length = shapes[i]
+        allowed[i] = min(length / max(height, 1.0), settings.line_heights, left)
+        left -= allowed[i]
+        if left <= 0:
+            break
+    return [(boxes[i], allowed[i]) for i in sorted(allowed)]
+
+
+def line_crop(pixels: np.ndarray, box: np.ndarray, heights: float) -> np.ndarray:
+    """One detected line, straightened (RapidOCR's own crop), cut to its first `heights` times its height."""
+    from rapidocr.utils.process_img import get_rotate_crop_image
+
+    crop = get_rotate_crop_image(pixels, box.copy())
+    longest = max(1, int(np.ceil(heights * crop.shape[0])))
+    return crop[:, :longest] if crop.shape[1] > longest else crop
+
+
+def recognised(engine, crop: np.ndarray) -> tuple[str, float]:
+    """What one line says and the recogniser's confidence."""
+    from rapidocr.ch_ppocr_rec import TextRecInput
+
+    output = engine._load_rec_model()(TextRecInput(img=[crop]))
+    return output.txts[0], float(output.scores[0])
+
+
+def read_words(image: Image.Image, threads: int = 1, settings: ReadingSettings = SERVED,
+               deadline: float | None = None) -> list[Word]:
     """The words on a decoded poster (RGB), most confident first, capped at MAX_WORDS words of MAX_LENGTH
-    characters, their boxes in `image`'s pixels; [] for a poster with no text. `threads`: the engine's onnxruntime
-    threads (as the image model's)."""
+    characters, their boxes in `image`'s pixels; [] for a poster with no text, UnreadTextError for text none of which
+    could be read. The work is bounded whatever the
+    image: a bounded copy is detected, and a bounded length of its lines recognised (`ReadingSettings`). `threads`: the engine's onnxruntime threads (as the
+    image model's). TimeoutError once `deadline` (`time.monotonic()`) has passed, checked before each step."""
+    _in_time(deadline)
     read = reading_copy(image)
-    with _LOCK:
-        output = _engine(threads)(read.convert("RGB"))
-    texts, scores, boxes = output.txts or (), output.scores or (), output.boxes if output.boxes is not None else ()
-    words = [Word(text.strip()[:MAX_LENGTH], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
-             for text, score, box in zip(texts, scores, boxes) if text.strip() and score >= MIN_WORD_SCORE]
+    engine = _engine(threads, settings.detection_side)
+    lines = chosen_lines(detected_lines(engine, read, settings.detection_side), settings)
+    pixels, words = _bgr(read), []
+    for box, heights in lines:
+        _in_time(deadline)
+        text, score = recognised(engine, line_crop(pixels, box, heights))
+        if text.strip() and score >= MIN_WORD_SCORE:
+            words.append(Word(text.strip()[:MAX_LENGTH], tuple((float(x), float(y)) for x, y in box), round(score, 4)))
+    if lines and not words:
+        raise UnreadTextError(f"text was found on it ({len(lines)} line{'s' if len(lines) > 1 else ''}) but none of it "
+                              "could be read: the reader knows Latin and Chinese script")
     ranked = sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]
     return [word.scaled(image.width / read.width) for word in ranked]
 
 
-_READER = ThreadPoolExecutor(1, thread_name_prefix="poster-words")  # reads one poster at a time, off the caller
+def _in_time(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeoutError(f"reading took longer than {READ_SECONDS:g} s")
 
 
-def read_words_later(image: Image.Image, threads: int = 1) -> Future:
-    """Start reading the words on a decoded poster in the reading thread (so that a read too slow can be left
-    behind, `words_read`); the engine is loaded first, once per process."""
-    _engine(threads)
-    return _READER.submit(read_words, image, threads)
+@dataclass(frozen=True)
+class PendingWords:
+    """A poster being read by a reader thread, and when its answer stops waiting for it."""
+
+    reading: Future
+    deadline: float  # time.monotonic()
 
 
-def words_read(reading: Future, seconds: float = READ_SECONDS) -> list[Word]:
-    """The words of a `read_words_later`, or TimeoutError when they are not read within `seconds` (the read then
-    finishes in the background)."""
+_READERS = ThreadPoolExecutor(READERS, thread_name_prefix="poster-words")  # off the callers: a read too slow is
+# left behind, and stops at its own deadline rather than holding a reader
+
+
+def read_words_later(image: Image.Image, threads: int = 1) -> PendingWords:
+    """Start reading the words on a decoded poster in a reader thread, its deadline READ_SECONDS from now (waiting
+    for a reader counts); the engine is loaded first, once per process."""
+    _engine(threads, SERVED.detection_side)
+    deadline = time.monotonic() + READ_SECONDS
+    return PendingWords(_READERS.submit(read_words, image, threads, SERVED, deadline), deadline)
+
+
+def words_read(pending: PendingWords) -> list[Word]:
+    """The words of a `read_words_later`, or TimeoutError when they are not read by its deadline (the read then
+    stops at its next step)."""
     try:
-        return reading.result(timeout=seconds)
+        return pending.reading.result(timeout=max(0.0, pending.deadline - time.monotonic()))
     except TimeoutError as error:
-        raise TimeoutError(f"reading took longer than {seconds:g} s") from error
+        raise TimeoutError(f"reading took longer than {READ_SECONDS:g} s") from error

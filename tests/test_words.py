@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -37,13 +39,77 @@ def test_the_words_printed_on_a_poster_are_read(tmp_path):
 
 def test_idle_threads_sleep_in_the_engine_and_the_image_model(tmp_path):
     from poster_genre import GenreClassifier
-    from poster_genre.words import _engine, read_words
+    from poster_genre.words import SERVED, _engine, read_words
 
     read_words(Image.open(lettered(tmp_path / "p.png", ["NIGHT"])))  # RapidOCR loads its models on a first read
-    engine = _engine(1)
+    engine = _engine(1, SERVED.detection_side)
     sessions = [engine.text_det.session.session, engine.text_rec.session.session, GenreClassifier().session]
     assert [s.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") for s in sessions] \
         == ["0", "0", "0"]
+
+
+def test_the_tallest_lines_are_read_and_the_small_print_is_left():
+    from poster_genre.words import SERVED, read_words
+    from tests.bad_inputs import dense_small_print
+
+    words = read_words(dense_small_print())
+    assert "NIGHTFALL" in {w.text.upper() for w in words} and len(words) <= SERVED.max_lines
+
+
+@pytest.mark.parametrize("make", ["text_screenshot", "dense_small_print", "noise_image"])
+def test_whatever_the_image_a_bounded_length_of_lines_is_recognised(make):
+    from poster_genre.words import SERVED, _engine, chosen_lines, detected_lines, line_shape, reading_copy
+    from tests import bad_inputs
+
+    read = reading_copy(getattr(bad_inputs, make)())
+    found = detected_lines(_engine(1, SERVED.detection_side), read, SERVED.detection_side)
+    chosen = chosen_lines(found, SERVED)
+    assert len(chosen) <= SERVED.max_lines and sum(heights for _, heights in chosen) <= SERVED.total_heights
+    assert all(heights <= SERVED.line_heights for _, heights in chosen)
+    if make == "text_screenshot":  # a document: many lines found, the budget spent on the first ones chosen
+        assert len(found) > 20 and sum(heights for _, heights in chosen) == SERVED.total_heights
+        kept = {id(box) for box, _ in chosen}
+        assert min(line_shape(b)[0] for b in found if id(b) in kept) >= \
+            max(line_shape(b)[0] for b in found if id(b) not in kept) - 1e-6  # the tallest
+
+
+def test_a_read_past_its_deadline_stops_saying_so(tmp_path):
+    from poster_genre.words import read_words
+
+    with pytest.raises(TimeoutError, match="reading took longer than"):
+        read_words(Image.open(lettered(tmp_path / "p.png", ["NIGHT"])), deadline=time.monotonic() - 1)
+
+
+def test_reads_left_behind_stop_and_free_the_readers_for_the_next_poster(tmp_path, monkeypatch):
+    from poster_genre import words
+    from tests.bad_inputs import text_screenshot
+
+    poster = Image.open(lettered(tmp_path / "p.png", ["NIGHT"]))
+    words.read_words(poster)  # the engine is loaded
+    monkeypatch.setattr(words, "READ_SECONDS", 0.05)
+    left = [words.read_words_later(text_screenshot()) for _ in range(2 * words.READERS)]
+    for pending in left:
+        with pytest.raises(TimeoutError, match="reading took longer than"):
+            words.words_read(pending)
+    monkeypatch.setattr(words, "READ_SECONDS", 60.0)
+    assert [w.text.upper() for w in words.words_read(words.read_words_later(poster))] == ["NIGHT"]
+    for pending in left:  # each stopped at its deadline rather than reading its 34 lines
+        with pytest.raises(TimeoutError):
+            pending.reading.result(timeout=60)
+
+
+def test_text_in_a_script_the_reader_does_not_know_is_said_to_be_unread_not_absent(tmp_path):
+    font_file = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    if not font_file.exists():
+        pytest.skip("no font with Cyrillic letters here (Debian's fonts-dejavu-core)")
+    from poster_genre.words import UnreadTextError, read_words
+
+    image = Image.new("RGB", (300, 450), (20, 20, 40))
+    draw = ImageDraw.Draw(image)
+    for row, text in enumerate(["ЖИЗНЬ", "ДЕНЬГИ"]):
+        draw.text((20, 60 + 80 * row), text, font=ImageFont.truetype(str(font_file), 44), fill=(240, 230, 200))
+    with pytest.raises(UnreadTextError, match="text was found on it .2 lines. but none of it could be read"):
+        read_words(image)
 
 
 @pytest.mark.skipif(not shutil.which("unshare"), reason="unshare (util-linux) is not installed")

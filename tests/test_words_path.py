@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -137,6 +138,28 @@ def test_the_api_reads_the_words_by_default_and_not_when_told(words_server, read
     assert np.allclose([answer[g] for g in reader.labels], expected, atol=1e-4)
     with pytest.raises(Exception, match="read_words must be true or false"):
         client.predict(handle_file(lettered_poster), read_words="yes", api_name="/tags")
+
+
+@pytest.mark.load
+def test_eight_callers_one_sending_text_screenshots_each_poster_is_answered_with_its_words(words_server, lettered_poster,
+                                                                                           tmp_path):
+    from tests.bad_inputs import text_screenshot
+
+    document = tmp_path / "document.png"
+    text_screenshot().save(document)
+
+    def caller(image, rounds: int) -> list[dict]:
+        client = Client(words_server.url, verbose=False)
+        return [client.predict(handle_file(str(image)), api_name="/tags") for _ in range(rounds)]
+
+    with ThreadPoolExecutor(8) as pool:
+        screenshots = pool.submit(caller, document, 6)
+        posters = [pool.submit(caller, lettered_poster, 3) for _ in range(7)]
+        answers = [answer for future in posters for answer in future.result()]
+        screenshots = screenshots.result()
+    assert len(answers) == 21 and all({w.upper() for w in answer["words"]} == set(WORDS) and
+                                      "words_note" not in answer for answer in answers)
+    assert all(answer.get("words") or answer.get("words_note") for answer in screenshots)
 
 
 def test_the_page_reads_the_words_shows_them_their_boxes_on_request_and_what_they_changed(words_server, lettered_poster):

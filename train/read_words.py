@@ -5,7 +5,7 @@
 
 The cache is JSONL outside the repository, beside the IMDb poster set (`<imdb-dir>.words.jsonl` by default): one
 line per poster, keyed by its file and the SHA-256 of its bytes, with the engine that read it
-(`poster_genre.words.engine_name()`) and the words (text, box, confidence). It is resumable: a poster already read
+(`poster_genre.words.engine_name()`: its version and reading settings) and the words (text, box, confidence). It is resumable: a poster already read
 by the same engine from the same bytes is not read again, a poster read by another engine (version or settings) or
 whose file changed is read again, and each line is written whole and flushed, so an interrupted run loses at most
 the posters being read. Progress goes to stderr, a line per 500 posters and every error to the log file.
@@ -21,16 +21,33 @@ import logging
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
 from tqdm import tqdm
 
 from poster_genre.preprocess import InvalidImageError, load_image
-from poster_genre.words import engine_name, read_words
+from poster_genre.words import SERVED, ReadingSettings, Word, engine_name, read_words
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
 LOG = logging.getLogger("read_words")
 Words = dict[Path, tuple[str, ...]]  # a poster file's words, most confident first
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How the posters are read: as served (`poster_genre.words.read_words` with `settings`, one thread), under the
+    name its cache lines carry."""
+
+    settings: ReadingSettings = SERVED
+
+    @property
+    def name(self) -> str:
+        return engine_name(self.settings)
+
+    def __call__(self, image: Image.Image) -> list[Word]:
+        return read_words(image, 1, self.settings)
 
 
 def default_cache(imdb_dir: Path) -> Path:
@@ -56,11 +73,11 @@ def load_cache(cache: Path, engine: str) -> dict[tuple[str, str], list[dict]]:
     return read
 
 
-def words_of(cache: Path | None, posters: list) -> Words:
-    """The words the cache holds for these posters (read by this engine from these bytes); {} without a cache."""
+def words_of(cache: Path | None, posters: list, reader: Reader = Reader()) -> Words:
+    """The words the cache holds for these posters (read by `reader` from these bytes); {} without a cache."""
     if cache is None or not Path(cache).exists():
         return {}
-    done = load_cache(Path(cache), engine_name())
+    done = load_cache(Path(cache), reader.name)
     out = {}
     for poster in posters:
         key = (str(poster.path), sha256(Path(poster.path).read_bytes()))
@@ -69,39 +86,39 @@ def words_of(cache: Path | None, posters: list) -> Words:
     return out
 
 
-def read_one(path: str) -> dict:
+def read_one(path: str, reader: Reader = Reader()) -> dict:
     """One poster's cache line: its words, or the error that kept it from being read."""
     data = Path(path).read_bytes()
-    entry = {"file": path, "sha256": sha256(data), "engine": engine_name()}
+    entry = {"file": path, "sha256": sha256(data), "engine": reader.name}
     try:
-        return {**entry, "words": [word.to_dict() for word in read_words(load_image(data))]}
+        return {**entry, "words": [word.to_dict() for word in reader(load_image(data))]}
     except (InvalidImageError, OSError, RuntimeError, ValueError) as error:
         return {**entry, "words": [], "error": str(error)}
 
 
-def to_read(posters: list[Path], cache: Path) -> list[str]:
-    """The posters the cache does not hold for this engine and these bytes, in order, each once."""
-    done = load_cache(cache, engine_name())
+def to_read(posters: list[Path], cache: Path, reader: Reader = Reader()) -> list[str]:
+    """The posters the cache does not hold for this reader and these bytes, in order, each once."""
+    done = load_cache(cache, reader.name)
     unique = list(dict.fromkeys(str(p) for p in posters))
     return [path for path in unique if (path, sha256(Path(path).read_bytes())) not in done]
 
 
-def read_all(paths: list[str], workers: int) -> Iterator[dict]:
+def read_all(paths: list[str], workers: int, reader: Reader = Reader()) -> Iterator[dict]:
     """Cache lines of `paths`, read by `workers` processes (one single-threaded engine each)."""
     if workers == 1:
-        yield from map(read_one, paths)
+        yield from (read_one(path, reader) for path in paths)
         return
     with ProcessPoolExecutor(workers) as pool:
-        yield from pool.map(read_one, paths, chunksize=8)
+        yield from pool.map(read_one, paths, [reader] * len(paths), chunksize=8)
 
 
-def run(posters: list[Path], cache: Path, workers: int) -> int:
+def run(posters: list[Path], cache: Path, workers: int, reader: Reader = Reader()) -> int:
     """Read what the cache lacks and append it; returns how many posters were read."""
-    pending = to_read(posters, cache)
-    LOG.info("%d posters, %d to read with %s", len(set(map(str, posters))), len(pending), engine_name())
+    pending = to_read(posters, cache, reader)
+    LOG.info("%d posters, %d to read with %s", len(set(map(str, posters))), len(pending), reader.name)
     cache.parent.mkdir(parents=True, exist_ok=True)
     with open(cache, "a", encoding="utf-8") as out:
-        for count, entry in enumerate(tqdm(read_all(pending, workers), total=len(pending), desc="read words",
+        for count, entry in enumerate(tqdm(read_all(pending, workers, reader), total=len(pending), desc="read words",
                                            unit="poster", file=sys.stderr), start=1):
             out.write(json.dumps(entry) + "\n")
             out.flush()

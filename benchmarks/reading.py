@@ -1,0 +1,186 @@
+"""How the reading settings trade the words' cost against what the answers gain from them, against the reading
+version 4 served (RapidOCR's own pipeline: detection side 480, every line found recognised, in batches of six
+padded to the longest and to at least 320 px).
+
+    python -m benchmarks.reading --speed [--posters 60]
+    python -m benchmarks.reading --accuracy [--lines 8 5] [--workers 2] [--imdb-dir ../posters-public]
+
+--speed: one reading of a poster, single-threaded, on IMDb thumbnails (182 px wide) and TMDB w500 posters, each
+reader on the same posters in alternating blocks (`export.timing`), as a ratio of version 4's time; and the worst
+cases: a screenshot of a text document, a page of small print, noise and a 40-megapixel poster.
+
+--accuracy: the served model's answers on the IMDb validation films with a title and a year and words read as
+version 4 read them (as version 4's report counted them), with the words read by each reader: five-genre mAP of
+poster + words and of poster + title + year + words, each against version 4's reading on the same posters (paired
+bootstrap over films). The words are cached as `train.read_words` caches them (beside the IMDb poster folder,
+one line per poster and reader: resumable), the poster model's probabilities in artifacts/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from export.timing import median_seconds
+from poster_genre import GenreClassifier
+from poster_genre.analysis import file_probabilities
+from poster_genre.model import default_model
+from poster_genre.text import TextInput
+from poster_genre.words import (
+    MAX_WORDS,
+    MIN_WORD_SCORE,
+    SERVED,
+    Word,
+    engine_settings,
+    new_engine,
+    reading_copy,
+)
+from train.data import Poster, data_dir_from_env, imdb_dir_from_env, split_posters
+from train.metrics import compare, five_genres
+from train.read_words import Reader, default_cache, run, words_of
+
+REPO = Path(__file__).resolve().parents[1]
+_AS_BEFORE_ENGINE = {}
+
+
+@dataclass(frozen=True)
+class ReaderAsBefore(Reader):
+    """Version 4's reading: RapidOCR's own pipeline at detection side 480, every line recognised (batches of six,
+    padded to the longest and to 320 px), the same confidence floor and cap; its cache name is version 4's."""
+
+    @property
+    def name(self) -> str:
+        return engine_name_as_before()
+
+    def __call__(self, image: Image.Image) -> list[Word]:
+        if "engine" not in _AS_BEFORE_ENGINE:
+            settings = {**engine_settings(480), "Rec.rec_img_shape": [3, 48, 320], "Rec.rec_batch_num": 6}
+            _AS_BEFORE_ENGINE["engine"] = new_engine(settings)
+        read = reading_copy(image)
+        output = _AS_BEFORE_ENGINE["engine"](read.convert("RGB"))
+        boxes = output.boxes if output.boxes is not None else ()
+        words = [Word(text.strip()[:40], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
+                 for text, score, box in zip(output.txts or (), output.scores or (), boxes)
+                 if text.strip() and score >= MIN_WORD_SCORE]
+        ranked = sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]
+        return [word.scaled(image.width / read.width) for word in ranked]
+
+
+def engine_name_as_before() -> str:
+    from importlib import metadata
+
+    return f"rapidocr {metadata.version('rapidocr')}, detection side 480, no angle classifier"
+
+
+def readers(lines: list[int]) -> dict[str, Reader]:
+    """Version 4's reading, the served one and the served one with other caps on the lines recognised."""
+    out: dict[str, Reader] = {"version 4 (baseline)": ReaderAsBefore(), f"served ({SERVED.name})": Reader()}
+    for count in lines:
+        if count != SERVED.max_lines:
+            out[f"the {count} tallest lines"] = Reader(replace(SERVED, max_lines=count))
+    return out
+
+
+def sample(folder: Path, count: int, seed: int = 0) -> list[Image.Image]:
+    files = sorted(Path(folder).rglob("*.jpg"))
+    random.Random(seed).shuffle(files)
+    return [Image.open(path).convert("RGB") for path in files[:count]]
+
+
+def worst_cases() -> dict[str, Image.Image]:
+    """Images that make a reader work hardest: a text document's screenshot, small print, noise, 40 megapixels."""
+    from tests.bad_inputs import dense_small_print, noise_image, text_screenshot
+
+    poster = sample(data_dir_from_env(), 1, seed=1)[0]
+    return {"text screenshot": text_screenshot(), "small print": dense_small_print(), "noise": noise_image(),
+            "40-megapixel poster": poster.resize((5164, 7746), Image.Resampling.BILINEAR)}
+
+
+def speed(posters: int) -> None:
+    chosen = readers([])
+    sets = {"IMDb thumbnails": sample(imdb_dir_from_env(), posters), "TMDB w500": sample(data_dir_from_env(), posters)}
+    for name, images in sets.items():
+        seconds = median_seconds({reader: (lambda r=r, shown=images: [r(image) for image in shown]) for reader, r in chosen.items()},
+                                 repeats=4, block=2, warmup=1)
+        base = seconds["version 4 (baseline)"]
+        print(f"{name}, {posters} posters, one thread: " + "; ".join(
+            f"{reader} {1000 * s / posters:.0f} ms a poster ({base / s:.2f}x as fast)" for reader, s in seconds.items()))
+    for name, image in worst_cases().items():
+        seconds = median_seconds({reader: (lambda r=r, shown=image: r(shown)) for reader, r in chosen.items()},
+                                 repeats=2, block=1, warmup=1)
+        print(f"{name}: " + "; ".join(f"{reader} {s:.2f} s" for reader, s in seconds.items()))
+
+
+def accuracy(lines: list[int], workers: int, data_dir: Path, imdb_dir: Path) -> None:
+    _, _, val = split_posters(data_dir, imdb_dir)
+    val = [p for p in val if p.source == "imdb" and p.title and p.year]
+    cache = default_cache(imdb_dir)
+    chosen = readers(lines)
+    words = {}
+    for name, reader in chosen.items():
+        run([p.path for p in val], cache, workers, reader)
+        words[name] = words_of(cache, val, reader)
+    kept = [p for p in val if words["version 4 (baseline)"].get(p.path)]
+    classifier = GenreClassifier(default_model())
+    poster = poster_probabilities(classifier, kept)
+    print(f"{len(kept)} IMDb validation films with a title, a year and words read by version 4")
+    answers = {name: {mode: fused(classifier, kept, poster, found, mode) for mode in ("words", "title+year+words")}
+               for name, found in words.items()}
+    base = answers["version 4 (baseline)"]
+    for name, modes in answers.items():
+        for mode, probabilities in modes.items():
+            figures = compare(kept, five_genres(probabilities, classifier.labels),
+                              five_genres(base[mode], classifier.labels))["imdb_mAP"]
+            with_words = sum(bool(words[name].get(p.path)) for p in kept)
+            print(f"{name}, poster + {mode}: mAP {figures['ours']} (SE {figures['se_ours']}) against version 4's "
+                  f"reading {figures['theirs']}: {figures['difference']:+.4f}, {figures['standard_errors_apart']} SE"
+                  f" ({with_words} posters with words)")
+
+
+def fused(classifier: GenreClassifier, posters: list[Poster], poster: np.ndarray, words: dict, mode: str
+          ) -> np.ndarray:
+    """The served answers with the words (and with the title and year in that mode)."""
+    rows = []
+    for p, probabilities in zip(posters, poster):
+        text = TextInput.of(p.title, p.year) if mode.startswith("title") else TextInput()
+        rows.append(classifier.fuse(probabilities, classifier.usable(text.with_words(words.get(p.path, ())))))
+    return np.stack(rows)
+
+
+def poster_probabilities(classifier: GenreClassifier, posters: list[Poster]) -> np.ndarray:
+    """The poster model's probabilities, cached under artifacts/ by model and posters."""
+    import hashlib
+
+    key = hashlib.sha256((str(classifier.path) + "".join(str(p.path) for p in posters)).encode()).hexdigest()[:16]
+    saved = REPO / "artifacts" / f"reading-poster-probabilities-{key}.npy"
+    if saved.exists():
+        return np.load(saved)
+    probabilities = file_probabilities(classifier, [p.path for p in posters])
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    np.save(saved, probabilities)
+    return probabilities
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--accuracy", action="store_true")
+    parser.add_argument("--posters", type=int, default=60)
+    parser.add_argument("--lines", type=int, nargs="*", default=[], help="other caps on the lines recognised")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
+    parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
+    args = parser.parse_args()
+    if args.speed:
+        speed(args.posters)
+    if args.accuracy:
+        accuracy(args.lines, args.workers, args.data_dir, args.imdb_dir)
+
+
+if __name__ == "__main__":
+    main()
