@@ -1,6 +1,7 @@
 """One command makes everything that ships, from the built poster set to the files to commit.
 
     python -m export.ship [--out artifacts/ship] [--install] [--without-words] [train.train's options ...]
+    python -m export.ship --words-only [--out artifacts/ship] [--install] [train.train's options ...]
 
 1. The words: every training and validation poster that the words cache lacks, or whose bytes or OCR engine
    changed, is read (`train.read_words`; stopped, the command goes on where it was when run again).
@@ -13,6 +14,12 @@
 5. `--install`, only when every check passed: model.onnx, model.text.onnx and the report (metrics.json and its
    plots) replace the served ones (`--install-to`, default the repository).
 
+`--words-only` keeps the served image model and refits only what reads the title, the year and the words: after step
+1, the text and words models and their fusion are refitted for the served model (`train.text.refit`: the out-of-fold
+poster probabilities are its run's own, stage 1's probe on the cached features), model.text.onnx is exported and
+model.onnx is the served one with its card made from the new report (`export.to_onnx.recard`); then steps 4 and 5.
+It is how a change to the reading reaches the models that read the words, without retraining the image model.
+
 Everything is written under `--out` first, outside the served files. A model that reads no words is made only
 when asked for with `--without-words`: without the words cache or the OCR engine, the command stops, saying why.
 """
@@ -22,18 +29,22 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from export.to_onnx import export
-from poster_genre.analysis import Refusal
+from export.text_model import export_text_model
+from export.to_onnx import export, recard
+from poster_genre.analysis import Refusal, file_probabilities
 from poster_genre.classifier import GenreClassifier, ModelNotFoundError
 from poster_genre.text import TEXT_NAME
 from train.config import TrainConfig
 from train.config import parse_args as training_options
 from train.data import Poster, split_posters
+from train.dataset import Data
 from train.read_words import run as read_missing_words
 from train.read_words import words_of
-from train.report import REPORT_NAME
+from train.report import REPORT_NAME, read_report, write_report
+from train.text import refit
 from train.train import main as train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,6 +70,27 @@ def ship(config: TrainConfig, training_argv: list[str], out: Path, with_words: b
     if found:
         raise ShipError(f"the files in {out} failed their checks, so nothing was installed: {'; '.join(found)}")
     return report, difference
+
+
+def ship_words_only(config: TrainConfig, out: Path, served: Path, workers: int = 2) -> dict:
+    """Read the missing words, refit the text and words models and their fusion for the served image model
+    `served` (its report beside it in reports/), export and check into `out`: the new report, or ShipError."""
+    posters, training, validation = split_posters(config.data_dir, config.imdb_dir)
+    words_ready(config, posters, training, workers)
+    report = read_report(served.parent / "reports")
+    classifier = GenreClassifier(served)
+    if classifier.labels != tuple(report["labels"]):
+        raise ShipError(f"{served} serves {classifier.labels}, its report {tuple(report['labels'])}")
+    data = Data.load(config)
+    print(f"the served model's probabilities of {len(data.val)} validation posters", file=sys.stderr)
+    report = refit(replace(config, out=out), data, report, file_probabilities(classifier, [p.path for p in data.val]))
+    write_report(report, out / "reports")
+    recard(served, report, out / "model.onnx")
+    export_text_model(out, report, out / TEXT_NAME)
+    found = problems(out, report, True, validation[0].path)
+    if found:
+        raise ShipError(f"the files in {out} failed their checks, so nothing was installed: {'; '.join(found)}")
+    return report
 
 
 def words_ready(config: TrainConfig, posters: list[Poster], training: list[Poster], workers: int) -> None:
@@ -120,12 +152,17 @@ def main(argv: list[str] | None = None) -> tuple[dict, float]:
     parser.add_argument("--install", action="store_true", help="copy the served files over once every check passed")
     parser.add_argument("--install-to", type=Path, default=REPO, help="the folder of the served files")
     parser.add_argument("--without-words", action="store_true", help="make a model that reads no words")
+    parser.add_argument("--words-only", action="store_true",
+                        help="keep the served image model; refit the title, year and words models and their fusion")
     parser.add_argument("--workers", type=int, default=2, help="processes reading the words (default 2)")
     parser.add_argument("--parity-count", type=int, default=16, help="posters Keras and ONNX are compared on")
     args, training_argv = parser.parse_known_args(argv)
     config = training_options(training_argv)
     try:
-        made = ship(config, training_argv, args.out, not args.without_words, args.workers, args.parity_count)
+        if args.words_only:
+            made = ship_words_only(config, args.out, args.install_to / "model.onnx", args.workers), 0.0
+        else:
+            made = ship(config, training_argv, args.out, not args.without_words, args.workers, args.parity_count)
     except ShipError as error:
         raise SystemExit(f"export.ship: error: {error}") from None
     if args.install:

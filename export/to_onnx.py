@@ -46,6 +46,20 @@ def card_from_report(report: dict, version: str = __version__) -> ModelCard:
     return ModelCard.from_report(report, version, datetime.date.today().isoformat(), RESIZE_POLICY)
 
 
+def recard(source: Path, report: dict, output: Path, version: str = __version__) -> Path:
+    """`source`'s model (its weights and review limits unchanged) with the card of `report`: for a run that refitted
+    only the title, year and words models beside it (`export.ship --words-only`)."""
+    proto = onnx.load(str(source))
+    card = card_from_report(report, version).to_metadata()
+    kept = [(entry.key, entry.value) for entry in proto.metadata_props if entry.key not in card]
+    del proto.metadata_props[:]
+    for key, value in [*kept, *card.items()]:
+        proto.metadata_props.add(key=key, value=value)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(output))
+    return output
+
+
 def convert(model: keras.Model, card: ModelCard, path: Path) -> None:
     """tf2onnx with an explicit NHWC signature, then the card written into metadata_props."""
     height, width = card.input_size

@@ -209,6 +209,40 @@ def test_the_command_installs_what_it_made_and_checked(trained):
     assert GenreClassifier(served / "model.onnx").reads_words
 
 
+def test_words_only_refits_what_reads_the_words_and_keeps_the_image_model(trained, tiny_dataset, tiny_imdb,
+                                                                          tmp_path):
+    from onnx import numpy_helper
+
+    from export.ship import main as ship
+
+    _, out, report, _, installed = trained
+    served = tmp_path / "served"
+    shutil.copytree(installed, served)
+    words = tmp_path / "words.jsonl"  # the words read anew: other stars' names
+    lines = [json.loads(line) for line in words_cache(tiny_imdb, words).read_text().splitlines()]
+    for line in lines:
+        line["words"][-1]["text"] = line["words"][-1]["text"].replace("STAR", "ACTOR")
+    words.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    made = tmp_path / "made"
+    new, _ = ship(["--words-only", "--out", str(made), "--install", "--install-to", str(served), "--data-dir",
+                   str(tiny_dataset), "--weights", "none", "--imdb-dir", str(tiny_imdb), "--input-size", *SIZE,
+                   "--views", "3", "--cache-dir", str(out.parent / "cache"), "--min-candidate-films", "1",
+                   "--words-cache", str(words)])
+
+    def weights(path):
+        return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+
+    before, after = weights(installed / "model.onnx"), weights(served / "model.onnx")
+    assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    assert (served / "model.text.onnx").read_bytes() != (installed / "model.text.onnx").read_bytes()
+    assert new["text"]["words_model"]["C_scores"] != report["text"]["words_model"]["C_scores"]
+    assert {k: v for k, v in new.items() if k != "text"} == \
+        json.loads(json.dumps({k: v for k, v in report.items() if k != "text"}))  # as read back from metrics.json
+    classifier = GenreClassifier(served / "model.onnx")
+    assert classifier.reads_words and \
+        classifier.card.text["words_model"] == json.loads(json.dumps(new["text"]["words_model"]))
+
+
 def test_the_command_refuses_to_make_a_model_without_words_unless_asked(tiny_dataset, tiny_imdb, tmp_path):
     from export.ship import main as ship
 

@@ -37,7 +37,7 @@ from poster_genre.text import (
     features,
     words_features,
 )
-from train.config import parse_args
+from train.config import TrainConfig, parse_args
 from train.data import Poster
 from train.dataset import FOLDS, Data, folds_by_film
 from train.evaluate import PREDICTIONS
@@ -56,7 +56,7 @@ from train.report import (
 from train.text_report import text_report
 
 BUCKETS = 2 ** 18
-C_GRID = (0.5, 1.0, 2.0, 4.0)
+C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 TEXT_ARTIFACT = "text_model.npz"  # beside model.keras: the text model's weights
 
 
@@ -269,24 +269,30 @@ def save(result: TextResult, out: Path) -> None:
                         **{f"fusion_{mode}": weights for mode, weights in result.fusion.items()})
 
 
+def refit(config: TrainConfig, data: Data, report: dict, val_image: np.ndarray) -> dict:
+    """Refit the text and words models and the fusion for a finished run's image model (its report and its
+    probabilities of the validation posters, over its served genres), save them in `config.out`, and return the
+    report with their part. The out-of-fold poster probabilities are the run's own: stage 1's probe refitted on
+    the cached features, for as many epochs, with the run's prior shift."""
+    served = served_labels(report)
+    keep = [data.labels.index(g) for g in served]
+    oof = sigmoid(logit(out_of_fold_probe(config, data, probe_epochs(report))[:, keep])  # as train.train
+                  + prior_shifts(report, served))
+    result = fit_text_and_fusion(data.train, data.val, served, oof, val_image, config.seed,
+                                 words_of(config.words_cache, data.posters))
+    save(result, config.out)
+    return {**report, "text": result.report}
+
+
 def main() -> None:
     """Refit the text and words models and the fusion for the last training run's image model, and add them to its
     report."""
     config = parse_args(sys.argv[1:])
-    report = read_report(config.reports_dir)
-    served = served_labels(report)
     data = Data.load(config)
     saved = np.load(config.out / PREDICTIONS)
     if [Path(f) for f in saved["files"]] != [p.path for p in data.val]:
         raise SystemExit("The saved validation probabilities are of other posters: run python -m train.train.")
-    keep = [data.labels.index(g) for g in served]
-    oof = sigmoid(logit(out_of_fold_probe(config, data, probe_epochs(report))[:, keep])  # as train.train
-                  + prior_shifts(report, served))
-    result = fit_text_and_fusion(data.train, data.val, served, oof, saved["model"], config.seed,
-                                 words_of(config.words_cache, data.posters))
-    save(result, config.out)
-    report["text"] = result.report
-    write_report(report, config.reports_dir)
+    write_report(refit(config, data, read_report(config.reports_dir), saved["model"]), config.reports_dir)
 
 
 if __name__ == "__main__":
