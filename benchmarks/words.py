@@ -2,6 +2,9 @@
 
     python -m benchmarks.words --answers [--posters 20] [--source imdb|tmdb|examples]
     python -m benchmarks.words --page [--posters 20] [--source imdb|tmdb|examples]
+    python -m benchmarks.words --callers [--posters 20] [--source imdb|tmdb|examples]
+    python -m benchmarks.words --cli [--posters 200] [--source imdb|tmdb]
+    python -m benchmarks.words --large
 
 (How the reading settings trade cost against accuracy, against version 4's reading: `benchmarks.reading`.)
 
@@ -12,6 +15,14 @@ the classifier's threads, as served), the app's `/predict` (a real
 server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`). `--source tmdb`
 measures it on TMDB's w500 posters (a poster as people drop it on the page) instead of IMDb's thumbnails, and
 `--source examples` on the page's five example posters (342 px wide), taken in turn.
+
+--callers, with the served model: 8 callers of a real app server's `/tags` at once, each sending its posters in
+turn, against the same 8 with one of them sending screenshots of a text document instead (`tests.bad_inputs`):
+each poster caller's median answer time in the second run as a ratio of the first, and how many of their answers
+came without their words. One caller alone is measured too, for scale.
+
+--cli: the CLI's throughput alone (local), with the words against without, in one run. --large: a 37.5-megapixel
+PNG poster's answer in process (`analyse`), with the words against without.
 
 --page, with the served model: the page itself in headless Chromium, from dropping a poster to its tags shown,
 with the words read and without (`page_upload`).
@@ -155,16 +166,84 @@ def page_upload(posters: list[Path], model: Path) -> dict:
             "without": round(1000 * statistics.median(times[False][1:]), 1)}
 
 
-def cli_rates(posters: list[Path], model: Path) -> dict:
-    """Posters a second of one `classify` process, with the words read against without, local and on a local Ray."""
+def callers(posters: list[Path], model: Path, count: int = 8) -> dict:
+    """Poster callers' median `/tags` time with one of `count` callers sending text screenshots, against all
+    `count` sending posters, in one run on one server; answers without words among theirs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client, handle_file
+
+    from tests.bad_inputs import text_screenshot
+
+    document = Path(tempfile.mkdtemp(prefix="poster-genre-document-")) / "document.png"
+    text_screenshot().save(document)
+    server = AppServer(REPO / "examples", free_port(), "--model", str(model))
+
+    def caller(images: list[Path]) -> list[tuple[float, dict]]:
+        client = Client(server.url, verbose=False)
+        timed = []
+        for image in images:
+            start = time.perf_counter()
+            tags = client.predict(handle_file(str(image)), api_name="/tags")
+            timed.append((time.perf_counter() - start, tags))
+        return timed
+
+    def run(with_screenshots: bool) -> list[list[tuple[float, dict]]]:
+        with ThreadPoolExecutor(count) as pool:
+            first = [document] * len(posters) if with_screenshots else posters
+            return [f.result() for f in [pool.submit(caller, first),
+                                         *(pool.submit(caller, posters) for _ in range(count - 1))]]
+
+    try:
+        caller(posters[:2])  # warm-up
+        alone = statistics.median(seconds for seconds, _ in caller(posters))
+        runs = {name: run(name == "one sends screenshots") for name in ("all send posters", "one sends screenshots",
+                                                                       "all send posters again")}
+    finally:
+        server.stop()
+    medians = {name: round(1000 * statistics.median(s for c in calls[1:] for s, _ in c), 1)
+               for name, calls in runs.items()}
+    baseline = (medians["all send posters"] + medians["all send posters again"]) / 2
+    missing = sum("words" not in tags or "words_note" in tags
+                  for c in runs["one sends screenshots"][1:] for _, tags in c)
+    return {"callers": count, "posters_each": len(posters), "alone_ms": round(1000 * alone, 1),
+            "poster_callers_median_ms": medians,
+            "ratio_with_screenshots": round(medians["one sends screenshots"] / baseline, 2),
+            "poster_answers_without_words": missing,
+            "screenshot_answers": [sorted(tags) for _, tags in runs["one sends screenshots"][0][:1]]}
+
+
+def large_poster(model: Path, data_dir: Path) -> dict:
+    """A 37.5-megapixel PNG poster's (5000 x 7500, within the caps) answer in process, with the words against
+    without (medians of alternating runs)."""
+    classifier = GenreClassifier(model)
+    poster = min(Path(data_dir).rglob("*.jpg"))
+    large = Path(tempfile.mkdtemp(prefix="poster-genre-large-")) / "poster.png"
+    Image.open(poster).convert("RGB").resize((5000, 7500), Image.Resampling.BILINEAR).save(large)
+    seconds = median_seconds({"without": lambda: analyse(classifier, large),
+                              "with": lambda: analyse(classifier, large, read_words=True)},
+                             repeats=4, block=1, warmup=1)
+    return {"pixels": 5000 * 7500, "file_mb": round(large.stat().st_size / 1e6, 1),
+            "answer_ms": {name: round(1000 * value, 1) for name, value in seconds.items()},
+            "ratio": round(seconds["with"] / seconds["without"], 2)}
+
+
+def cli_rates(posters: list[Path], model: Path, ray: bool = True) -> dict:
+    """Posters a second of one `classify` process, with the words read against without, local and (with `ray`)
+    on a local Ray."""
     def rate(*extra: str) -> float:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "poster_genre", "classify", *map(str, posters), "--model", str(model),
                         *extra], cwd=REPO, check=True, capture_output=True)
         return round(len(posters) / (time.perf_counter() - start), 2)
 
-    out = {"local": {"without": rate("--no-read-words"), "with": rate("--read-words")},
-           "ray": {"without": rate("--no-read-words", "--ray"), "with": rate("--read-words", "--ray")}}
+    local = {"without": [], "with": []}
+    for _ in range(2):  # alternating: a drifting machine falls on both sides alike
+        local["without"].append(rate("--no-read-words"))
+        local["with"].append(rate("--read-words"))
+    out = {"local": {name: round(statistics.mean(rates), 2) for name, rates in local.items()}}
+    if ray:
+        out["ray"] = {"without": rate("--no-read-words", "--ray"), "with": rate("--read-words", "--ray")}
     for where in out.values():
         where["ratio"] = round(where["with"] / where["without"], 2)
     return out
@@ -188,11 +267,18 @@ def main() -> None:
     parser.add_argument("--answers", action="store_true", help="what reading the words adds to an answer")
     parser.add_argument("--page", action="store_true",
                         help="the page's answer to an upload, with the words and without")
+    parser.add_argument("--callers", action="store_true",
+                        help="8 callers at once, one of them sending text screenshots, against 8 sending posters")
+    parser.add_argument("--cli", action="store_true", help="the CLI's throughput, with the words and without")
+    parser.add_argument("--large", action="store_true", help="a 37.5-megapixel poster's answer, with the words and without")
     parser.add_argument("--source", choices=("imdb", "tmdb", "examples"), default="imdb",
                         help="whose posters: IMDb's 182 px validation thumbnails (default), TMDB's w500 validation "
                              "posters, or the page's example posters (342 px wide) in turn")
     args = parser.parse_args()
-    if args.answers or args.page:
+    if args.large:
+        print(json.dumps(large_poster(Path(default_model()), args.data_dir)), flush=True)
+        return
+    if args.answers or args.page or args.callers or args.cli:
         posters = chosen_posters(args.source, args.posters, args.data_dir, args.imdb_dir)
     if args.answers:
         served = Path(default_model())
@@ -200,12 +286,19 @@ def main() -> None:
             with_words_model(Path(tempfile.mkdtemp(prefix="poster-genre-words-")))
         print(json.dumps({"source": args.source, **answers(posters, model)}), flush=True)
         return
+    if args.cli:
+        rates = cli_rates(posters, Path(default_model()), ray=False)
+        print(json.dumps({"source": args.source, "posters": len(posters), **rates}), flush=True)
+        return
+    if args.callers:
+        print(json.dumps({"source": args.source, **callers(posters, Path(default_model()))}), flush=True)
+        return
     if args.page:
         figures = page_upload(posters, Path(default_model()))
         print(json.dumps({"source": args.source, "posters": len(posters), "page_upload_ms": figures,
                           "ratio": round(figures["with"] / figures["without"], 2)}), flush=True)
         return
-    parser.error("say what to measure: --answers or --page")
+    parser.error("say what to measure: --answers, --callers, --cli, --large or --page")
 
 if __name__ == "__main__":
     main()

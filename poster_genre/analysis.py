@@ -102,7 +102,7 @@ def analyse_batch(classifier: GenreModel, sources: Sequence[ImageSource | Refusa
     if not images:
         return list(decoded)
     # The words are read beside the model run, which answers sooner than reading after it (docs/benchmarks.md).
-    # One poster is read on all the model's threads; many, each on one, side by side (docs/benchmarks.md).
+    # One poster is read on all the model's threads; many, each on one thread, by the readers side by side.
     threads = classifier.threads if len(images) == 1 else 1
     reading = [start_reading(image, threads) for image in images] if read_words else []
     batch = model_input(classifier, images)

@@ -36,12 +36,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from poster_genre.analysis import Analysis
+from poster_genre.analysis import Analysis, Refusal
 from poster_genre.classifier import GenreClassifier
 from poster_genre.cli_options import parser as options_parser
 from poster_genre.cli_options import program_name
@@ -63,13 +64,30 @@ def classify(classifier: GenreClassifier, entries: list[Entry], top_k: int, min_
     and the record names it in `explanation`.
     """
     written: set[Path] = set()  # heatmaps of this run: a rerun overwrites its own files instead of adding more
-    for start in range(0, len(entries), batch_size):
-        for item, result in records_of(classifier, entries[start:start + batch_size], top_k, min_confidence,
-                                       read_words):
+    batches = [entries[start:start + batch_size] for start in range(0, len(entries), batch_size)]
+    for records in batches_in_flight(classifier, batches, top_k, min_confidence, read_words):
+        for item, result in records:
             if explain_dir is not None and isinstance(result, Analysis):
                 target = write_explanation(classifier, result, Path(item["file"]), explain_dir, written)
                 item["explanation"] = str(target)
             yield item
+
+
+def batches_in_flight(classifier: GenreClassifier, batches: list[list[Entry]], top_k: int, min_confidence: float,
+                      read_words: bool) -> Iterator[list[tuple[dict, Analysis | Refusal]]]:
+    """`records_of` each batch, in order. With the words read, the next batch is started while this one is worked on,
+    so the readers have its posters queued when this batch's last ones are read (at most two batches in memory);
+    without them, one batch at a time."""
+    if not read_words:
+        yield from (records_of(classifier, batch, top_k, min_confidence) for batch in batches)
+        return
+    with ThreadPoolExecutor(2, thread_name_prefix="poster-batch") as pool:
+        running = [pool.submit(records_of, classifier, batch, top_k, min_confidence, True) for batch in batches[:2]]
+        for index in range(len(batches)):
+            done = running.pop(0).result()
+            if index + 2 < len(batches):
+                running.append(pool.submit(records_of, classifier, batches[index + 2], top_k, min_confidence, True))
+            yield done
 
 
 def write_explanation(classifier: GenreClassifier, analysis: Analysis, file: Path, folder: Path,

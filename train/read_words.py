@@ -9,7 +9,7 @@ line per poster, keyed by its file and the SHA-256 of its bytes, with the engine
 by the same engine from the same bytes is not read again, a poster read by another engine (version or settings) or
 whose file changed is read again, and each line is written whole and flushed, so an interrupted run loses at most
 the posters being read. Progress goes to stderr, a line per 500 posters and every error to the log file.
-About 29k posters at 0.3 s each take two to three hours on 2 cores: start it first, in the background.
+About 29k posters take about 45 minutes on 2 cores (docs/benchmarks.md): start it first, in the background.
 """
 
 from __future__ import annotations
