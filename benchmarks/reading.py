@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def readers(lines: list[int]) -> dict[str, Reader]:
     return out
 
 
-def words_or_none(reader: Reader, image: Image.Image) -> list[Word]:
+def words_or_none(reader: Callable[[Image.Image], list[Word]], image: Image.Image) -> list[Word]:
     """What `reader` reads, or nothing where it found text it could not read."""
     try:
         return reader(image)

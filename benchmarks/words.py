@@ -44,12 +44,13 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.appserver import CHROMIUM, FLAGS, REPO, AppServer, free_port, open_page
+from benchmarks.reading import words_or_none
 from export.timing import median_seconds
 from poster_genre import GenreClassifier
 from poster_genre.analysis import analyse
 from poster_genre.model import default_model
 from poster_genre.preprocess import IMAGE_SUFFIXES
-from poster_genre.words import UnreadTextError, read_words
+from poster_genre.words import read_words
 from train.data import data_dir_from_env, imdb_dir_from_env, split_posters
 
 
@@ -101,7 +102,10 @@ def answers(posters: list[Path], model: Path) -> dict:
                               "with": lambda: [analyse(classifier, p, read_words=True) for p in posters]},
                              repeats=3, block=1, warmup=1)
     images = [Image.open(p).convert("RGB") for p in posters]
-    reading = median_seconds({"reading": lambda: [read_or_nothing(image, classifier.threads) for image in images]},
+    def read(image: Image.Image) -> list:
+        return read_words(image, classifier.threads)
+
+    reading = median_seconds({"reading": lambda: [words_or_none(read, image) for image in images]},
                              repeats=2, block=1, warmup=1)["reading"]
     figures = {"posters": len(posters),
                "answer_ms": {name: round(1000 * value / len(posters), 1) for name, value in seconds.items()},
@@ -110,14 +114,6 @@ def answers(posters: list[Path], model: Path) -> dict:
                "api_predict_ms": api_predict(posters, model)}
     figures["api_ratio"] = round(figures["api_predict_ms"]["with"] / figures["api_predict_ms"]["without"], 2)
     return {**figures, "cli": cli_rates(posters, model)}
-
-
-def read_or_nothing(image: Image.Image, threads: int) -> list:
-    """The words read, or nothing where text was found that could not be read."""
-    try:
-        return read_words(image, threads)
-    except UnreadTextError:
-        return []
 
 
 def api_predict(posters: list[Path], model: Path, rounds: int = 2) -> dict:
