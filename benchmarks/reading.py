@@ -117,7 +117,7 @@ def sample(folder: Path, count: int, seed: int = 0) -> list[Image.Image]:
 
 def worst_cases() -> dict[str, Image.Image]:
     """Images that make a reader work hardest: a text document's screenshot, small print, noise, 37.5 megapixels."""
-    from tests.bad_inputs import dense_small_print, noise_image, text_screenshot
+    from benchmarks.hard_images import dense_small_print, noise_image, text_screenshot
 
     poster = sample(data_dir_from_env(), 1, seed=1)[0]
     return {"text screenshot": text_screenshot(), "small print": dense_small_print(), "noise": noise_image(),

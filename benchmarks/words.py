@@ -2,7 +2,6 @@
 
     python -m benchmarks.words --answers [--posters 20] [--source imdb|tmdb|examples]
     python -m benchmarks.words --page [--posters 20] [--source imdb|tmdb|examples]
-    python -m benchmarks.words --callers [--posters 20] [--source imdb|tmdb|examples]
     python -m benchmarks.words --cli [--posters 200] [--source imdb|tmdb]
     python -m benchmarks.words --large
 
@@ -15,11 +14,6 @@ the classifier's threads, as served), the app's `/predict` (a real
 server; the page's upload runs the same analysis), and the CLI's throughput (local and `--ray`). `--source tmdb`
 measures it on TMDB's w500 posters (a poster as people drop it on the page) instead of IMDb's thumbnails, and
 `--source examples` on the page's five example posters (342 px wide), taken in turn.
-
---callers, with the served model: 8 callers of a real app server's `/tags` at once, each sending its posters in
-turn, against the same 8 with one of them sending screenshots of a text document instead (`tests.bad_inputs`):
-each poster caller's median answer time in the second run as a ratio of the first, and how many of their answers
-came without their words. One caller alone is measured too, for scale.
 
 --cli: the CLI's throughput alone (local), with the words against without, in one run. --large: a 37.5-megapixel
 PNG poster's answer in process (`analyse`), with the words against without.
@@ -170,53 +164,6 @@ def page_upload(posters: list[Path], model: Path) -> dict:
             "without": round(1000 * statistics.median(times[False][1:]), 1)}
 
 
-def callers(posters: list[Path], model: Path, count: int = 8) -> dict:
-    """Poster callers' median `/tags` time with one of `count` callers sending text screenshots, against all
-    `count` sending posters, in one run on one server; answers without words among theirs."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gradio_client import Client, handle_file
-
-    from tests.bad_inputs import text_screenshot
-
-    document = Path(tempfile.mkdtemp(prefix="poster-genre-document-")) / "document.png"
-    text_screenshot().save(document)
-    server = AppServer(REPO / "examples", free_port(), "--model", str(model))
-
-    def caller(images: list[Path]) -> list[tuple[float, dict]]:
-        client = Client(server.url, verbose=False)
-        timed = []
-        for image in images:
-            start = time.perf_counter()
-            tags = client.predict(handle_file(str(image)), api_name="/tags")
-            timed.append((time.perf_counter() - start, tags))
-        return timed
-
-    def run(with_screenshots: bool) -> list[list[tuple[float, dict]]]:
-        with ThreadPoolExecutor(count) as pool:
-            first = [document] * len(posters) if with_screenshots else posters
-            return [f.result() for f in [pool.submit(caller, first),
-                                         *(pool.submit(caller, posters) for _ in range(count - 1))]]
-
-    try:
-        caller(posters[:2])  # warm-up
-        alone = statistics.median(seconds for seconds, _ in caller(posters))
-        runs = {name: run(name == "one sends screenshots") for name in ("all send posters", "one sends screenshots",
-                                                                       "all send posters again")}
-    finally:
-        server.stop()
-    medians = {name: round(1000 * statistics.median(s for c in calls[1:] for s, _ in c), 1)
-               for name, calls in runs.items()}
-    baseline = (medians["all send posters"] + medians["all send posters again"]) / 2
-    missing = sum("words" not in tags or "words_note" in tags
-                  for c in runs["one sends screenshots"][1:] for _, tags in c)
-    return {"callers": count, "posters_each": len(posters), "alone_ms": round(1000 * alone, 1),
-            "poster_callers_median_ms": medians,
-            "ratio_with_screenshots": round(medians["one sends screenshots"] / baseline, 2),
-            "poster_answers_without_words": missing,
-            "screenshot_answers": [sorted(tags) for _, tags in runs["one sends screenshots"][0][:1]]}
-
-
 def large_poster(model: Path, data_dir: Path) -> dict:
     """A 37.5-megapixel PNG poster's (5000 x 7500, within the caps) answer in process, with the words against
     without (medians of alternating runs)."""
@@ -271,8 +218,6 @@ def main() -> None:
     parser.add_argument("--answers", action="store_true", help="what reading the words adds to an answer")
     parser.add_argument("--page", action="store_true",
                         help="the page's answer to an upload, with the words and without")
-    parser.add_argument("--callers", action="store_true",
-                        help="8 callers at once, one of them sending text screenshots, against 8 sending posters")
     parser.add_argument("--cli", action="store_true", help="the CLI's throughput, with the words and without")
     parser.add_argument("--large", action="store_true", help="a 37.5-megapixel poster's answer, with the words and without")
     parser.add_argument("--source", choices=("imdb", "tmdb", "examples"), default="imdb",
@@ -282,7 +227,7 @@ def main() -> None:
     if args.large:
         print(json.dumps(large_poster(Path(default_model()), args.data_dir)), flush=True)
         return
-    if args.answers or args.page or args.callers or args.cli:
+    if args.answers or args.page or args.cli:
         posters = chosen_posters(args.source, args.posters, args.data_dir, args.imdb_dir)
     if args.answers:
         served = Path(default_model())
@@ -294,15 +239,12 @@ def main() -> None:
         rates = cli_rates(posters, Path(default_model()), ray=False)
         print(json.dumps({"source": args.source, "posters": len(posters), **rates}), flush=True)
         return
-    if args.callers:
-        print(json.dumps({"source": args.source, **callers(posters, Path(default_model()))}), flush=True)
-        return
     if args.page:
         figures = page_upload(posters, Path(default_model()))
         print(json.dumps({"source": args.source, "posters": len(posters), "page_upload_ms": figures,
                           "ratio": round(figures["with"] / figures["without"], 2)}), flush=True)
         return
-    parser.error("say what to measure: --answers, --callers, --cli, --large or --page")
+    parser.error("say what to measure: --answers, --cli, --large or --page")
 
 if __name__ == "__main__":
     main()

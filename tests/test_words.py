@@ -49,8 +49,8 @@ def test_idle_threads_sleep_in_the_engine_and_the_image_model(tmp_path):
 
 
 def test_the_tallest_lines_are_read_and_the_small_print_is_left():
+    from benchmarks.hard_images import dense_small_print
     from poster_genre.words import SERVED, read_words
-    from tests.bad_inputs import dense_small_print
 
     words = read_words(dense_small_print())
     assert "NIGHTFALL" in {w.text.upper() for w in words} and len(words) <= SERVED.max_lines
@@ -58,10 +58,10 @@ def test_the_tallest_lines_are_read_and_the_small_print_is_left():
 
 @pytest.mark.parametrize("make", ["text_screenshot", "dense_small_print", "noise_image"])
 def test_whatever_the_image_a_bounded_length_of_lines_is_recognised(make):
+    from benchmarks import hard_images
     from poster_genre.words import SERVED, _engine, chosen_lines, detected_lines, line_shape, reading_copy
-    from tests import bad_inputs
 
-    read = reading_copy(getattr(bad_inputs, make)())
+    read = reading_copy(getattr(hard_images, make)())
     found = detected_lines(_engine(1, SERVED.detection_side), read, SERVED.detection_side)
     chosen = chosen_lines(found, SERVED)
     assert len(chosen) <= SERVED.max_lines and sum(heights for _, heights in chosen) <= SERVED.total_heights
@@ -81,8 +81,8 @@ def test_a_read_past_its_deadline_stops_saying_so(tmp_path):
 
 
 def test_reads_left_behind_stop_and_free_the_readers_for_the_next_poster(tmp_path, monkeypatch):
+    from benchmarks.hard_images import text_screenshot
     from poster_genre import words
-    from tests.bad_inputs import text_screenshot
 
     poster = Image.open(lettered(tmp_path / "p.png", ["NIGHT"]))
     words.read_words(poster)  # the engine is loaded
