@@ -33,6 +33,7 @@ from poster_genre.analysis import file_probabilities
 from poster_genre.model import default_model
 from poster_genre.text import TextInput
 from poster_genre.words import (
+    MAX_LENGTH,
     MAX_WORDS,
     MIN_WORD_SCORE,
     SERVED,
@@ -69,7 +70,7 @@ class ReaderAsBefore(Reader):
         read = reading_copy(image)
         output = _AS_BEFORE_ENGINE[self.side](read.convert("RGB"))
         boxes = output.boxes if output.boxes is not None else ()
-        words = [Word(text.strip()[:40], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
+        words = [Word(text.strip()[:MAX_LENGTH], tuple((float(x), float(y)) for x, y in box), round(float(score), 4))
                  for text, score, box in zip(output.txts or (), output.scores or (), boxes)
                  if text.strip() and score >= MIN_WORD_SCORE]
         ranked = sorted(words, key=lambda word: -word.confidence)[:MAX_WORDS]
@@ -129,8 +130,9 @@ def speed(posters: int) -> None:
     print(f"served: {SERVED.name}")
     sets = {"IMDb thumbnails": sample(imdb_dir_from_env(), posters), "TMDB w500": sample(data_dir_from_env(), posters)}
     for name, images in sets.items():
-        seconds = median_seconds({reader: (lambda r=r, shown=images: [words_or_none(r, image) for image in shown]) for reader, r in chosen.items()},
-                                 repeats=4, block=2, warmup=1)
+        runs = {reader: (lambda r=r, shown=images: [words_or_none(r, image) for image in shown])
+                for reader, r in chosen.items()}
+        seconds = median_seconds(runs, repeats=4, block=2, warmup=1)
         base, before = seconds["version 4 (baseline)"], None
         print(f"{name}, {posters} posters, one thread, ms a poster (as fast as version 4; as the step before):")
         for reader, s in seconds.items():
@@ -138,8 +140,8 @@ def speed(posters: int) -> None:
             print(f"  {reader}: {1000 * s / posters:.0f} ({base / s:.2f}x{step})")
             before = s
     for name, image in worst_cases().items():
-        seconds = median_seconds({reader: (lambda r=r, shown=image: words_or_none(r, shown)) for reader, r in chosen.items()},
-                                 repeats=2, block=1, warmup=1)
+        runs = {reader: (lambda r=r, shown=image: words_or_none(r, shown)) for reader, r in chosen.items()}
+        seconds = median_seconds(runs, repeats=2, block=1, warmup=1)
         print(f"{name}: " + "; ".join(f"{reader} {s:.2f} s" for reader, s in seconds.items()
                                       if reader in ("version 4 (baseline)", "+ the 8 tallest lines (served)")))
 

@@ -219,7 +219,8 @@ def main() -> None:
     parser.add_argument("--page", action="store_true",
                         help="the page's answer to an upload, with the words and without")
     parser.add_argument("--cli", action="store_true", help="the CLI's throughput, with the words and without")
-    parser.add_argument("--large", action="store_true", help="a 37.5-megapixel poster's answer, with the words and without")
+    parser.add_argument("--large", action="store_true",
+                        help="a 37.5-megapixel poster's answer, with the words and without")
     parser.add_argument("--source", choices=("imdb", "tmdb", "examples"), default="imdb",
                         help="whose posters: IMDb's 182 px validation thumbnails (default), TMDB's w500 validation "
                              "posters, or the page's example posters (342 px wide) in turn")

@@ -75,19 +75,18 @@ def ship(config: TrainConfig, training_argv: list[str], out: Path, with_words: b
 def ship_words_only(config: TrainConfig, out: Path, served: Path, workers: int = 2) -> dict:
     """Read the missing words, refit the text and words models and their fusion for the served image model
     `served` (its report beside it in reports/), export and check into `out`: the new report, or ShipError."""
-    posters, training, validation = split_posters(config.data_dir, config.imdb_dir)
-    words_ready(config, posters, training, workers)
+    data = Data.load(config)  # the posters split as train.train splits them
+    words_ready(config, data.posters, data.train, workers)
     report = read_report(served.parent / "reports")
     classifier = GenreClassifier(served)
     if classifier.labels != tuple(report["labels"]):
         raise ShipError(f"{served} serves {classifier.labels}, its report {tuple(report['labels'])}")
-    data = Data.load(config)
     print(f"the served model's probabilities of {len(data.val)} validation posters", file=sys.stderr)
     report = refit(replace(config, out=out), data, report, file_probabilities(classifier, [p.path for p in data.val]))
     write_report(report, out / "reports")
     recard(served, report, out / "model.onnx")
     export_text_model(out, report, out / TEXT_NAME)
-    found = problems(out, report, True, validation[0].path)
+    found = problems(out, report, True, data.val[0].path)
     if found:
         raise ShipError(f"the files in {out} failed their checks, so nothing was installed: {'; '.join(found)}")
     return report

@@ -174,12 +174,13 @@ def _bgr(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
 
 
-def detected_lines(engine, read: Image.Image, side: int) -> list[np.ndarray]:
-    """The lines of text the detector finds on `read`, four corner points each in `read`'s pixels, top to bottom.
-    The detector gets a copy whose shorter side is at most `side` (it scales a smaller one up to `side` itself)."""
+def detected_lines(engine, read: Image.Image, pixels: np.ndarray, side: int) -> list[np.ndarray]:
+    """The lines of text the detector finds on `read` (whose pixels, `_bgr`, are `pixels`), four corner points each
+    in `read`'s pixels, top to bottom. The detector gets a copy whose shorter side is at most `side` (it scales a
+    smaller one up to `side` itself)."""
     factor = min(1.0, side / min(read.size))
     small = _scaled(read, factor)
-    found = engine._load_det_model()(_bgr(small))
+    found = engine._load_det_model()(pixels if small is read else _bgr(small))
     if found.boxes is None:
         return []
     return [np.asarray(box, np.float32) * (read.width / small.width) for box in found.boxes]
@@ -230,14 +231,14 @@ def read_words(image: Image.Image, threads: int = 1, settings: ReadingSettings =
                deadline: float | None = None) -> list[Word]:
     """The words on a decoded poster (RGB), most confident first, capped at MAX_WORDS words of MAX_LENGTH
     characters, their boxes in `image`'s pixels; [] for a poster with no text, UnreadTextError for text none of which
-    could be read. The work is bounded whatever the
-    image: a bounded copy is detected, and a bounded length of its lines recognised (`ReadingSettings`). `threads`: the engine's onnxruntime threads (as the
-    image model's). TimeoutError once `deadline` (`time.monotonic()`) has passed, checked before each step."""
+    could be read. The work is bounded whatever the image: a bounded copy is detected, and a bounded length of its
+    lines recognised (`ReadingSettings`). `threads`: the engine's onnxruntime threads (as the image model's).
+    TimeoutError once `deadline` (`time.monotonic()`) has passed, checked before each step."""
     _in_time(deadline)
     read = reading_copy(image)
     engine = _engine(threads, settings.detection_side)
-    lines = chosen_lines(detected_lines(engine, read, settings.detection_side), settings)
     pixels, words = _bgr(read), []
+    lines = chosen_lines(detected_lines(engine, read, pixels, settings.detection_side), settings)
     for box, heights in lines:
         _in_time(deadline)
         text, score = recognised(engine, line_crop(pixels, box, heights))
@@ -252,7 +253,11 @@ def read_words(image: Image.Image, threads: int = 1, settings: ReadingSettings =
 
 def _in_time(deadline: float | None) -> None:
     if deadline is not None and time.monotonic() > deadline:
-        raise TimeoutError(f"reading took longer than {READ_SECONDS:g} s")
+        raise _too_slow()
+
+
+def _too_slow() -> TimeoutError:
+    return TimeoutError(f"reading took longer than {READ_SECONDS:g} s")
 
 
 @dataclass(frozen=True)
@@ -281,4 +286,4 @@ def words_read(pending: PendingWords) -> list[Word]:
     try:
         return pending.reading.result(timeout=max(0.0, pending.deadline - time.monotonic()))
     except TimeoutError as error:
-        raise TimeoutError(f"reading took longer than {READ_SECONDS:g} s") from error
+        raise _too_slow() from error

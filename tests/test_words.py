@@ -59,10 +59,10 @@ def test_the_tallest_lines_are_read_and_the_small_print_is_left():
 @pytest.mark.parametrize("make", ["text_screenshot", "dense_small_print", "noise_image"])
 def test_whatever_the_image_a_bounded_length_of_lines_is_recognised(make):
     from benchmarks import hard_images
-    from poster_genre.words import SERVED, _engine, chosen_lines, detected_lines, line_shape, reading_copy
+    from poster_genre.words import SERVED, _bgr, _engine, chosen_lines, detected_lines, line_shape, reading_copy
 
     read = reading_copy(getattr(hard_images, make)())
-    found = detected_lines(_engine(1, SERVED.detection_side), read, SERVED.detection_side)
+    found = detected_lines(_engine(1, SERVED.detection_side), read, _bgr(read), SERVED.detection_side)
     chosen = chosen_lines(found, SERVED)
     assert len(chosen) <= SERVED.max_lines and sum(heights for _, heights in chosen) <= SERVED.total_heights
     assert all(heights <= SERVED.line_heights for _, heights in chosen)

@@ -141,8 +141,8 @@ def test_the_api_reads_the_words_by_default_and_not_when_told(words_server, read
 
 
 @pytest.mark.load
-def test_eight_callers_one_sending_text_screenshots_each_poster_is_answered_with_its_words(words_server, lettered_poster,
-                                                                                           tmp_path):
+def test_eight_callers_one_sending_text_screenshots_each_poster_is_answered_with_its_words(
+        words_server, lettered_poster, tmp_path):
     from benchmarks.hard_images import text_screenshot
 
     document = tmp_path / "document.png"

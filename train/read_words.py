@@ -5,10 +5,10 @@
 
 The cache is JSONL outside the repository, beside the IMDb poster set (`<imdb-dir>.words.jsonl` by default): one
 line per poster, keyed by its file and the SHA-256 of its bytes, with the engine that read it
-(`poster_genre.words.engine_name()`: its version and reading settings) and the words (text, box, confidence). It is resumable: a poster already read
-by the same engine from the same bytes is not read again, a poster read by another engine (version or settings) or
-whose file changed is read again, and each line is written whole and flushed, so an interrupted run loses at most
-the posters being read. Progress goes to stderr, a line per 500 posters and every error to the log file.
+(`poster_genre.words.engine_name()`: its version and reading settings) and the words (text, box, confidence). It is
+resumable: a poster already read by the same engine from the same bytes is not read again, a poster read by another
+engine (version or settings) or whose file changed is read again, and each line is written whole and flushed, so an
+interrupted run loses at most the posters being read. Progress goes to stderr, a line per 500 posters and every error to the log file.
 About 29k posters take about 45 minutes on 2 cores (docs/benchmarks.md): start it first, in the background.
 """
 
