@@ -3,7 +3,7 @@ version 4 served (RapidOCR's own pipeline: detection side 480, every line found 
 padded to the longest and to at least 320 px).
 
     python -m benchmarks.reading --speed [--posters 60]
-    python -m benchmarks.reading --accuracy [--lines 8 5] [--workers 2] [--imdb-dir ../posters-public]
+    python -m benchmarks.reading --accuracy [--lines 8 5] [--floors 256] [--workers 2] [--imdb-dir ../posters-public]
 
 --speed: one reading of a poster, single-threaded, on IMDb thumbnails (182 px wide) and TMDB w500 posters, each
 reader on the same posters in alternating blocks (`export.timing`), as a ratio of version 4's time; and the worst
@@ -93,12 +93,16 @@ def each_change() -> dict[str, Reader]:
             "+ the 8 tallest lines (served)": Reader()}
 
 
-def readers(lines: list[int]) -> dict[str, Reader]:
-    """Version 4's reading, the served one and the served one with other caps on the lines recognised."""
+def readers(lines: list[int], floors: list[int]) -> dict[str, Reader]:
+    """Version 4's reading, the served one and the served one with other caps on the lines recognised or other
+    detection floors."""
     out: dict[str, Reader] = {"version 4 (baseline)": ReaderAsBefore(), "served": Reader()}
     for count in lines:
         if count != SERVED.max_lines:
             out[f"the {count} tallest lines"] = Reader(replace(SERVED, max_lines=count))
+    for floor in floors:
+        if floor != SERVED.detection_floor:
+            out[f"detection floor {floor}"] = Reader(replace(SERVED, detection_floor=floor))
     return out
 
 
@@ -146,11 +150,11 @@ def speed(posters: int) -> None:
                                       if reader in ("version 4 (baseline)", "+ the 8 tallest lines (served)")))
 
 
-def accuracy(lines: list[int], workers: int, data_dir: Path, imdb_dir: Path) -> None:
+def accuracy(lines: list[int], floors: list[int], workers: int, data_dir: Path, imdb_dir: Path) -> None:
     _, _, val = split_posters(data_dir, imdb_dir)
     val = [p for p in val if p.source == "imdb" and p.title and p.year]
     cache = default_cache(imdb_dir)
-    chosen = readers(lines)
+    chosen = readers(lines, floors)
     words = {}
     for name, reader in chosen.items():
         run([p.path for p in val], cache, workers, reader)
@@ -202,6 +206,7 @@ def main() -> None:
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--posters", type=int, default=60)
     parser.add_argument("--lines", type=int, nargs="*", default=[], help="other caps on the lines recognised")
+    parser.add_argument("--floors", type=int, nargs="*", default=[], help="other detection floors (px)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
@@ -209,7 +214,7 @@ def main() -> None:
     if args.speed:
         speed(args.posters)
     if args.accuracy:
-        accuracy(args.lines, args.workers, args.data_dir, args.imdb_dir)
+        accuracy(args.lines, args.floors, args.workers, args.data_dir, args.imdb_dir)
 
 
 if __name__ == "__main__":

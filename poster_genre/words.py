@@ -39,7 +39,8 @@ class ReadingSettings:
     much of them. Recognising a line costs in proportion to its length in line heights; the longest a line is read is
     about WORD_LENGTH characters, all the words model keeps of it."""
 
-    detection_side: int = 256  # px: the detector reads a copy whose shorter side is this (scaled up or down)
+    detection_side: int = 256  # px: the detector reads a copy whose shorter side is at most this (scaled down to it)
+    detection_floor: int = 256  # px: ... and at least this (scaled up to it; a lower floor misses a thumbnail's text)
     max_lines: int | None = 8  # lines recognised per poster, tallest first (None: every line found)
     line_heights: float = 24  # a line is recognised on at most this many times its height (its start)
     total_heights: float = 64  # ... and all lines together on at most this many of their heights
@@ -47,7 +48,9 @@ class ReadingSettings:
     @property
     def name(self) -> str:
         lines = "every line" if self.max_lines is None else f"the {self.max_lines} tallest lines"
-        return (f"detection side {self.detection_side}, {lines}, each at most {self.line_heights:g} and all at most "
+        sides = (f"{self.detection_side}" if self.detection_floor == self.detection_side
+                 else f"{self.detection_floor} to {self.detection_side}")
+        return (f"detection side {sides}, {lines}, each at most {self.line_heights:g} and all at most "
                 f"{self.total_heights:g} heights long, each recognised alone, no angle classifier")
 
 
@@ -98,12 +101,12 @@ def _rapidocr_version() -> str:
             from error
 
 
-def engine_settings(side: int = SERVED.detection_side, threads: int = 1) -> dict:
-    """RapidOCR's settings: the detector scales a shorter side below `side` px up to it; angle classifier off
+def engine_settings(floor: int = SERVED.detection_floor, threads: int = 1) -> dict:
+    """RapidOCR's settings: the detector scales a shorter side below `floor` px up to it; angle classifier off
     (posters are upright); each line recognised alone at its own length (no batch padded to the longest, no floor
     of 320 px); `threads` onnxruntime threads with onnxruntime's memory arena (RapidOCR turns it off; with it, the
     same words, faster: docs/benchmarks.md), only errors logged."""
-    return {"Global.use_cls": False, "Global.log_level": "error", "Det.limit_side_len": side,
+    return {"Global.use_cls": False, "Global.log_level": "error", "Det.limit_side_len": floor,
             "Det.limit_type": "min", "Rec.rec_img_shape": [3, RECOGNISER_HEIGHT, RECOGNISER_HEIGHT],
             "Rec.rec_batch_num": 1, "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
@@ -139,17 +142,17 @@ def _idle_threads_sleep() -> None:
     OrtInferSession._init_sess_opts = staticmethod(options)
 
 
-_ENGINES: dict[tuple[int, int], object] = {}  # (threads, detection side) -> the engine `read_words` uses
+_ENGINES: dict[tuple[int, int], object] = {}  # (threads, detection floor) -> the engine `read_words` uses
 _BUILDING = threading.Lock()  # held while an engine is built, so that requests arriving together build one
 
 
-def _engine(threads: int, side: int):
+def _engine(threads: int, floor: int):
     """The engine `read_words` uses, built once per process however many callers ask for it at once; its models
     answer several readers at once (onnxruntime sessions are safe to run from several threads)."""
     with _BUILDING:
-        if (threads, side) not in _ENGINES:
-            _ENGINES[(threads, side)] = new_engine(engine_settings(side, threads))
-        return _ENGINES[(threads, side)]
+        if (threads, floor) not in _ENGINES:
+            _ENGINES[(threads, floor)] = new_engine(engine_settings(floor, threads))
+        return _ENGINES[(threads, floor)]
 
 
 def reading_copy(image: Image.Image) -> Image.Image:
@@ -176,8 +179,8 @@ def _bgr(image: Image.Image) -> np.ndarray:
 
 def detected_lines(engine, read: Image.Image, pixels: np.ndarray, side: int) -> list[np.ndarray]:
     """The lines of text the detector finds on `read` (whose pixels, `_bgr`, are `pixels`), four corner points each
-    in `read`'s pixels, top to bottom. The detector gets a copy whose shorter side is at most `side` (it scales a
-    smaller one up to `side` itself)."""
+    in `read`'s pixels, top to bottom. The detector gets a copy whose shorter side is at most `side` (the engine
+    scales one below its floor up to that floor itself)."""
     factor = min(1.0, side / min(read.size))
     small = _scaled(read, factor)
     found = engine._load_det_model()(pixels if small is read else _bgr(small))
@@ -236,7 +239,7 @@ def read_words(image: Image.Image, threads: int = 1, settings: ReadingSettings =
     TimeoutError once `deadline` (`time.monotonic()`) has passed, checked before each step."""
     _in_time(deadline)
     read = reading_copy(image)
-    engine = _engine(threads, settings.detection_side)
+    engine = _engine(threads, settings.detection_floor)
     pixels, words = _bgr(read), []
     lines = chosen_lines(detected_lines(engine, read, pixels, settings.detection_side), settings)
     for box, heights in lines:
@@ -275,7 +278,7 @@ _READERS = ThreadPoolExecutor(READERS, thread_name_prefix="poster-words")  # off
 def read_words_later(image: Image.Image, threads: int = 1) -> PendingWords:
     """Start reading the words on a decoded poster in a reader thread, its deadline READ_SECONDS from now (waiting
     for a reader counts); the engine is loaded first, once per process."""
-    _engine(threads, SERVED.detection_side)
+    _engine(threads, SERVED.detection_floor)
     deadline = time.monotonic() + READ_SECONDS
     return PendingWords(_READERS.submit(read_words, image, threads, SERVED, deadline), deadline)
 

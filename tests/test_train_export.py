@@ -62,7 +62,7 @@ def words_cache(imdb: Path, cache: Path) -> Path:
             path = imdb / row["file"]
             said = [*(g.upper() for g in row["genres"].split("|") if g), f"STAR {int(row['imdb_id'][2:]) % 3}"]
             words = [{"text": text, "box": [[0, 0], [9, 0], [9, 9], [0, 9]], "confidence": 0.9} for text in said]
-            out.write(json.dumps({"file": str(path), "sha256": sha256(path.read_bytes()), "engine": engine_name(),
+            out.write(json.dumps({"file": str(path.resolve()), "sha256": sha256(path.read_bytes()), "engine": engine_name(),
                                   "words": words}) + "\n")
     return cache
 

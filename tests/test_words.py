@@ -42,7 +42,7 @@ def test_idle_threads_sleep_in_the_engine_and_the_image_model(tmp_path):
     from poster_genre.words import SERVED, _engine, read_words
 
     read_words(Image.open(lettered(tmp_path / "p.png", ["NIGHT"])))  # RapidOCR loads its models on a first read
-    engine = _engine(1, SERVED.detection_side)
+    engine = _engine(1, SERVED.detection_floor)
     sessions = [engine.text_det.session.session, engine.text_rec.session.session, GenreClassifier().session]
     assert [s.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") for s in sessions] \
         == ["0", "0", "0"]
@@ -62,7 +62,7 @@ def test_whatever_the_image_a_bounded_length_of_lines_is_recognised(make):
     from poster_genre.words import SERVED, _bgr, _engine, chosen_lines, detected_lines, line_shape, reading_copy
 
     read = reading_copy(getattr(hard_images, make)())
-    found = detected_lines(_engine(1, SERVED.detection_side), read, _bgr(read), SERVED.detection_side)
+    found = detected_lines(_engine(1, SERVED.detection_floor), read, _bgr(read), SERVED.detection_side)
     chosen = chosen_lines(found, SERVED)
     assert len(chosen) <= SERVED.max_lines and sum(heights for _, heights in chosen) <= SERVED.total_heights
     assert all(heights <= SERVED.line_heights for _, heights in chosen)
@@ -155,3 +155,15 @@ def test_reading_every_poster_is_resumable_and_rereads_what_changed(tmp_path):
     cache.write_text("\n".join(json.dumps(line) for line in [stale, *lines[1:]]) + "\n{\"cut short")
     main([*args, "--cache", str(cache)])
     assert "2 to read" in (tmp_path / "words.log").read_text()
+
+
+def test_the_words_cache_is_kept_by_the_posters_files_however_their_folder_is_named(tmp_path, monkeypatch):
+    from train.read_words import main
+
+    data, imdb = make_dataset(tmp_path / "data", per_genre=2), make_imdb_dataset(tmp_path / "imdb", films=6)
+    cache = tmp_path / "words.jsonl"
+    assert main(["--data-dir", str(data), "--imdb-dir", str(imdb), "--workers", "1", "--cache", str(cache)]) == 0
+    monkeypatch.chdir(tmp_path / "imdb")  # the same folders named from elsewhere: nothing is read again
+    main(["--data-dir", "../data", "--imdb-dir", "../imdb", "--workers", "1", "--cache", str(cache)])
+    assert len(cache.read_text().splitlines()) == 16
+    assert (tmp_path / "words.log").read_text().count(", 0 to read") == 1

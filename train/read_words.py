@@ -4,7 +4,7 @@
                                [--workers 2] [--log FILE]
 
 The cache is JSONL outside the repository, beside the IMDb poster set (`<imdb-dir>.words.jsonl` by default): one
-line per poster, keyed by its file and the SHA-256 of its bytes, with the engine that read it
+line per poster, keyed by its file (its absolute path) and the SHA-256 of its bytes, with the engine that read it
 (`poster_genre.words.engine_name()`: its version and reading settings) and the words (text, box, confidence). It is
 resumable: a poster already read by the same engine from the same bytes is not read again, a poster read by another
 engine (version or settings) or whose file changed is read again, and each line is written whole and flushed, so an
@@ -80,7 +80,7 @@ def words_of(cache: Path | None, posters: list, reader: Reader = Reader()) -> Wo
     done = load_cache(Path(cache), reader.name)
     out = {}
     for poster in posters:
-        key = (str(poster.path), sha256(Path(poster.path).read_bytes()))
+        key = (str(Path(poster.path).resolve()), sha256(Path(poster.path).read_bytes()))
         if key in done:
             out[Path(poster.path)] = tuple(word["text"] for word in done[key])
     return out
@@ -99,7 +99,7 @@ def read_one(path: str, reader: Reader = Reader()) -> dict:
 def to_read(posters: list[Path], cache: Path, reader: Reader = Reader()) -> list[str]:
     """The posters the cache does not hold for this reader and these bytes, in order, each once."""
     done = load_cache(cache, reader.name)
-    unique = list(dict.fromkeys(str(p) for p in posters))
+    unique = list(dict.fromkeys(str(Path(p).resolve()) for p in posters))
     return [path for path in unique if (path, sha256(Path(path).read_bytes())) not in done]
 
 
