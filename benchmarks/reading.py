@@ -3,11 +3,15 @@ version 4 served (RapidOCR's own pipeline: detection side 480, every line found 
 padded to the longest and to at least 320 px).
 
     python -m benchmarks.reading --speed [--posters 60]
-    python -m benchmarks.reading --accuracy [--lines 8 5] [--floors 256] [--workers 2] [--imdb-dir ../posters-public]
+    python -m benchmarks.reading --floor-speed --floors 224 192 160 [--posters 60]
+    python -m benchmarks.reading --accuracy [--lines 5 12] [--floors 224 192] [--workers 2] [--imdb-dir ../posters-public]
 
 --speed: one reading of a poster, single-threaded, on IMDb thumbnails (182 px wide) and TMDB w500 posters, each
 reader on the same posters in alternating blocks (`export.timing`), as a ratio of version 4's time; and the worst
 cases: a screenshot of a text document, a page of small print, noise and a 37.5-megapixel poster.
+
+--floor-speed: the served reading of thumbnails against the same with the detector's copy scaled up only to each of
+--floors (px on its shorter side) rather than to 256 px.
 
 --accuracy: the served model's answers on the IMDb validation films with a title and a year and words read as
 version 4 read them (as version 4's report counted them), with the words read by each reader: five-genre mAP of
@@ -150,6 +154,17 @@ def speed(posters: int) -> None:
                                       if reader in ("version 4 (baseline)", "+ the 8 tallest lines (served)")))
 
 
+def floor_speed(images: list[Image.Image], floors: list[int]) -> None:
+    """The served reading of thumbnails against the same with the detector's copy scaled up to lower floors."""
+    chosen = {"served": Reader(), **{f"detection floor {floor}": Reader(replace(SERVED, detection_floor=floor))
+                                     for floor in floors if floor != SERVED.detection_floor}}
+    runs = {reader: (lambda r=r: [words_or_none(r, image) for image in images]) for reader, r in chosen.items()}
+    seconds = median_seconds(runs, repeats=4, block=2, warmup=1)
+    print(f"IMDb thumbnails, {len(images)} posters, one thread, ms a poster (as fast as served):")
+    for reader, s in seconds.items():
+        print(f"  {reader}: {1000 * s / len(images):.0f} ({seconds['served'] / s:.2f}x)")
+
+
 def accuracy(lines: list[int], floors: list[int], workers: int, data_dir: Path, imdb_dir: Path) -> None:
     _, _, val = split_posters(data_dir, imdb_dir)
     val = [p for p in val if p.source == "imdb" and p.title and p.year]
@@ -204,6 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--accuracy", action="store_true")
+    parser.add_argument("--floor-speed", action="store_true", help="the served reading of thumbnails against --floors")
     parser.add_argument("--posters", type=int, default=60)
     parser.add_argument("--lines", type=int, nargs="*", default=[], help="other caps on the lines recognised")
     parser.add_argument("--floors", type=int, nargs="*", default=[], help="other detection floors (px)")
@@ -213,6 +229,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.speed:
         speed(args.posters)
+    if args.floor_speed:
+        floor_speed(sample(imdb_dir_from_env(), args.posters), args.floors)
     if args.accuracy:
         accuracy(args.lines, args.floors, args.workers, args.data_dir, args.imdb_dir)
 
