@@ -4,7 +4,8 @@ padded to the longest and to at least 320 px).
 
     python -m benchmarks.reading --speed [--posters 60]
     python -m benchmarks.reading --floor-speed --floors 224 192 160 [--posters 60]
-    python -m benchmarks.reading --accuracy [--lines 5 12] [--floors 224 192] [--workers 2] [--imdb-dir ../posters-public]
+    python -m benchmarks.reading --accuracy [--lines 5 12] [--floors 224 192] [--refitted artifacts/ship/model.onnx]
+                                 [--workers 2] [--imdb-dir ../posters-public]
 
 --speed: one reading of a poster, single-threaded, on IMDb thumbnails (182 px wide) and TMDB w500 posters, each
 reader on the same posters in alternating blocks (`export.timing`), as a ratio of version 4's time; and the worst
@@ -16,7 +17,8 @@ cases: a screenshot of a text document, a page of small print, noise and a 37.5-
 --accuracy: the served model's answers on the IMDb validation films with a title and a year and words read as
 version 4 read them (as version 4's report counted them), with the words read by each reader: five-genre mAP of
 poster + words and of poster + title + year + words, each against version 4's reading on the same posters (paired
-bootstrap over films). The words are cached as `train.read_words` caches them (beside the IMDb poster folder,
+bootstrap over films); with --refitted, that model (the same image model, its words model and fusion refitted on the
+served reading) against the served ones, both on the served reading. The words are cached as `train.read_words` caches them (beside the IMDb poster folder,
 one line per poster and reader: resumable), the poster model's probabilities in artifacts/.
 """
 
@@ -165,7 +167,8 @@ def floor_speed(images: list[Image.Image], floors: list[int]) -> None:
         print(f"  {reader}: {1000 * s / len(images):.0f} ({seconds['served'] / s:.2f}x)")
 
 
-def accuracy(lines: list[int], floors: list[int], workers: int, data_dir: Path, imdb_dir: Path) -> None:
+def accuracy(lines: list[int], floors: list[int], workers: int, data_dir: Path, imdb_dir: Path,
+             refitted: Path | None = None) -> None:
     _, _, val = split_posters(data_dir, imdb_dir)
     val = [p for p in val if p.source == "imdb" and p.title and p.year]
     cache = default_cache(imdb_dir)
@@ -182,13 +185,24 @@ def accuracy(lines: list[int], floors: list[int], workers: int, data_dir: Path, 
                for name, found in words.items()}
     base = answers["version 4 (baseline)"]
     for name, modes in answers.items():
+        with_words = sum(bool(words[name].get(p.path)) for p in kept)
         for mode, probabilities in modes.items():
-            figures = compare(kept, five_genres(probabilities, classifier.labels),
-                              five_genres(base[mode], classifier.labels))["imdb_mAP"]
-            with_words = sum(bool(words[name].get(p.path)) for p in kept)
-            print(f"{name}, poster + {mode}: mAP {figures['ours']} (SE {figures['se_ours']}) against version 4's "
-                  f"reading {figures['theirs']}: {figures['difference']:+.4f}, {figures['standard_errors_apart']} SE"
-                  f" ({with_words} posters with words)")
+            said(f"{name}, poster + {mode}", kept, probabilities, base[mode], "version 4's reading",
+                 classifier.labels, f" ({with_words} posters with words)")
+    if refitted is not None:
+        other = GenreClassifier(refitted)  # the same image model, another words model and fusion
+        for mode in ("words", "title+year+words"):
+            said(f"{refitted}, the served reading, poster + {mode}", kept,
+                 fused(other, kept, poster, words["served"], mode), answers["served"][mode], "the served models",
+                 classifier.labels)
+
+
+def said(name: str, posters: list[Poster], ours: np.ndarray, theirs: np.ndarray, baseline: str, labels: tuple,
+         note: str = "") -> None:
+    """Print five-genre mAP of `ours` against `theirs` on the same posters (paired bootstrap over films)."""
+    figures = compare(posters, five_genres(ours, labels), five_genres(theirs, labels))["imdb_mAP"]
+    print(f"{name}: mAP {figures['ours']} (SE {figures['se_ours']}) against {baseline} {figures['theirs']}: "
+          f"{figures['difference']:+.4f}, {figures['standard_errors_apart']} SE{note}")
 
 
 def fused(classifier: GenreClassifier, posters: list[Poster], poster: np.ndarray, words: dict, mode: str
@@ -224,6 +238,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, nargs="*", default=[], help="other caps on the lines recognised")
     parser.add_argument("--floors", type=int, nargs="*", default=[], help="other detection floors (px)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--refitted", type=Path, help="a model.onnx whose words model was refitted (export.ship "
+                        "--words-only), against the served one on the served reading")
     parser.add_argument("--data-dir", type=Path, default=data_dir_from_env())
     parser.add_argument("--imdb-dir", type=Path, default=imdb_dir_from_env())
     args = parser.parse_args()
@@ -232,7 +248,7 @@ def main() -> None:
     if args.floor_speed:
         floor_speed(sample(imdb_dir_from_env(), args.posters), args.floors)
     if args.accuracy:
-        accuracy(args.lines, args.floors, args.workers, args.data_dir, args.imdb_dir)
+        accuracy(args.lines, args.floors, args.workers, args.data_dir, args.imdb_dir, args.refitted)
 
 
 if __name__ == "__main__":
