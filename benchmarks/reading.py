@@ -18,8 +18,9 @@ cases: a screenshot of a text document, a page of small print, noise and a 37.5-
 version 4 read them (as version 4's report counted them), with the words read by each reader: five-genre mAP of
 poster + words and of poster + title + year + words, each against version 4's reading on the same posters (paired
 bootstrap over films); with --refitted, that model (the same image model, its words model and fusion refitted on the
-served reading) against the served ones, both on the served reading. The words are cached as `train.read_words` caches them (beside the IMDb poster folder,
-one line per poster and reader: resumable), the poster model's probabilities in artifacts/.
+served reading) against the served ones, both on the served reading. The words are cached as `train.read_words`
+caches them (beside the IMDb poster folder, one line per poster and reader: resumable), the poster model's
+probabilities in artifacts/.
 """
 
 from __future__ import annotations
@@ -106,10 +107,13 @@ def readers(lines: list[int], floors: list[int]) -> dict[str, Reader]:
     for count in lines:
         if count != SERVED.max_lines:
             out[f"the {count} tallest lines"] = Reader(replace(SERVED, max_lines=count))
-    for floor in floors:
-        if floor != SERVED.detection_floor:
-            out[f"detection floor {floor}"] = Reader(replace(SERVED, detection_floor=floor))
-    return out
+    return {**out, **floor_readers(floors)}
+
+
+def floor_readers(floors: list[int]) -> dict[str, Reader]:
+    """The served reading with the detector's copy scaled up only to each of `floors` (the served floor left out)."""
+    return {f"detection floor {floor}": Reader(replace(SERVED, detection_floor=floor))
+            for floor in floors if floor != SERVED.detection_floor}
 
 
 def words_or_none(reader: Callable[[Image.Image], list[Word]], image: Image.Image) -> list[Word]:
@@ -135,14 +139,18 @@ def worst_cases() -> dict[str, Image.Image]:
             "37.5-megapixel poster": poster.resize((5000, 7500), Image.Resampling.BILINEAR)}
 
 
+def reading_seconds(chosen: dict[str, Reader], images: list[Image.Image]) -> dict[str, float]:
+    """Each reader's median seconds to read all of `images`, one thread, in alternating blocks."""
+    runs = {reader: (lambda r=r: [words_or_none(r, image) for image in images]) for reader, r in chosen.items()}
+    return median_seconds(runs, repeats=4, block=2, warmup=1)
+
+
 def speed(posters: int) -> None:
     chosen = each_change()
     print(f"served: {SERVED.name}")
     sets = {"IMDb thumbnails": sample(imdb_dir_from_env(), posters), "TMDB w500": sample(data_dir_from_env(), posters)}
     for name, images in sets.items():
-        runs = {reader: (lambda r=r, shown=images: [words_or_none(r, image) for image in shown])
-                for reader, r in chosen.items()}
-        seconds = median_seconds(runs, repeats=4, block=2, warmup=1)
+        seconds = reading_seconds(chosen, images)
         base, before = seconds["version 4 (baseline)"], None
         print(f"{name}, {posters} posters, one thread, ms a poster (as fast as version 4; as the step before):")
         for reader, s in seconds.items():
@@ -158,10 +166,7 @@ def speed(posters: int) -> None:
 
 def floor_speed(images: list[Image.Image], floors: list[int]) -> None:
     """The served reading of thumbnails against the same with the detector's copy scaled up to lower floors."""
-    chosen = {"served": Reader(), **{f"detection floor {floor}": Reader(replace(SERVED, detection_floor=floor))
-                                     for floor in floors if floor != SERVED.detection_floor}}
-    runs = {reader: (lambda r=r: [words_or_none(r, image) for image in images]) for reader, r in chosen.items()}
-    seconds = median_seconds(runs, repeats=4, block=2, warmup=1)
+    seconds = reading_seconds({"served": Reader(), **floor_readers(floors)}, images)
     print(f"IMDb thumbnails, {len(images)} posters, one thread, ms a poster (as fast as served):")
     for reader, s in seconds.items():
         print(f"  {reader}: {1000 * s / len(images):.0f} ({seconds['served'] / s:.2f}x)")
