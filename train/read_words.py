@@ -8,7 +8,8 @@ line per poster, keyed by its file (its absolute path) and the SHA-256 of its by
 (`poster_genre.words.engine_name()`: its version and reading settings) and the words (text, box, confidence). It is
 resumable: a poster already read by the same engine from the same bytes is not read again, a poster read by another
 engine (version or settings) or whose file changed is read again, and each line is written whole and flushed, so an
-interrupted run loses at most the posters being read. Progress goes to stderr, a line per 500 posters and every error to the log file.
+interrupted run loses at most the posters being read. Progress goes to stderr, a line per 500 posters and every
+error to the log file.
 About 29k posters take about 45 minutes on 2 cores (docs/benchmarks.md): start it first, in the background.
 """
 
@@ -59,6 +60,11 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def cache_key(path: Path | str) -> tuple[str, str]:
+    """A poster's key in the cache: its absolute path (however its folder was named) and the SHA-256 of its bytes."""
+    return str(Path(path).resolve()), sha256(Path(path).read_bytes())
+
+
 def load_cache(cache: Path, engine: str) -> dict[tuple[str, str], list[dict]]:
     """(file, sha256) -> words, of the lines the current engine wrote (the last line of a key wins)."""
     read: dict[tuple[str, str], list[dict]] = {}
@@ -80,7 +86,7 @@ def words_of(cache: Path | None, posters: list, reader: Reader = Reader()) -> Wo
     done = load_cache(Path(cache), reader.name)
     out = {}
     for poster in posters:
-        key = (str(Path(poster.path).resolve()), sha256(Path(poster.path).read_bytes()))
+        key = cache_key(poster.path)
         if key in done:
             out[Path(poster.path)] = tuple(word["text"] for word in done[key])
     return out
@@ -100,7 +106,7 @@ def to_read(posters: list[Path], cache: Path, reader: Reader = Reader()) -> list
     """The posters the cache does not hold for this reader and these bytes, in order, each once."""
     done = load_cache(cache, reader.name)
     unique = list(dict.fromkeys(str(Path(p).resolve()) for p in posters))
-    return [path for path in unique if (path, sha256(Path(path).read_bytes())) not in done]
+    return [path for path in unique if cache_key(path) not in done]
 
 
 def read_all(paths: list[str], workers: int, reader: Reader = Reader()) -> Iterator[dict]:
